@@ -1,0 +1,16 @@
+/**
+ * @file msb.h
+ * @brief Umbrella header: includes every public libmsb header.
+ *
+ * Programs may include this one header, or only the module headers they use.
+ */
+#ifndef MSB_MSB_H
+#define MSB_MSB_H
+
+#include "msb/export.h"
+#include "msb/error.h"
+#include "msb/core.h"
+#include "msb/version.h"
+#include "msb/clock.h"
+
+#endif /* MSB_MSB_H */
