@@ -314,7 +314,7 @@ MSB_API int64_t msb_ratelimit_retry_after_s(const msb_ratelimit_result_t *res);
  * @param state buffer for the `RateLimit` value, or NULL.
  * @param state_size its size.
  * @return #MSB_OK; #MSB_EINVAL for a bad name or NULL `res`; #MSB_ETOOBIG when a buffer is too
- *   small (128 bytes are always enough).
+ *   small (256 bytes are always enough).
  * Thread-safety: pure function.
  * @since 0.1
  */
