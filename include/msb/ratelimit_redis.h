@@ -169,8 +169,7 @@ MSB_API void msb_ratelimit_redis_last_error(msb_ratelimit_redis_t *rl, msb_error
  * Thread-safety: safe from any thread (atomics; each counter exact, the set not a snapshot).
  * @since 0.1
  */
-MSB_API void msb_ratelimit_redis_stats(msb_ratelimit_redis_t *rl,
-                                       msb_ratelimit_redis_stats_t *out);
+MSB_API void msb_ratelimit_redis_stats(msb_ratelimit_redis_t *rl, msb_ratelimit_redis_stats_t *out);
 
 /** @brief The distributed limiter on one event loop. @since 0.1 */
 typedef struct msb_ratelimit_redis_loop msb_ratelimit_redis_loop_t;

@@ -89,6 +89,7 @@ msb_status_t msb__rlr_policy(msb_ratelimit_redis_t *rl, const void *key, size_t 
 
 static msb_status_t check_opts(const msb_ratelimit_redis_opts_t *o, msb_error_t *err)
 {
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): sizeof of the pointer field itself
     if (!MSB_OPT_HAS(o, limit) || o->limit == NULL) {
         return msb__err(err, MSB_EINVAL, "ratelimit: limit is required (the limit of each key)");
     }
@@ -187,8 +188,8 @@ static msb_status_t open_backend(msb_ratelimit_redis_t *rl, const msb_ratelimit_
         .url = o->url,
         .prefix = MSB_OPT_HAS(o, prefix) ? o->prefix : "msb:rl:",
         .pool_size = MSB_OPT_HAS(o, pool_size) ? o->pool_size : 4,
-        .connect_timeout_ns = MSB_OPT_HAS(o, connect_timeout_ns) ? o->connect_timeout_ns
-                                                                  : 200 * MSB_MSEC,
+        .connect_timeout_ns =
+            MSB_OPT_HAS(o, connect_timeout_ns) ? o->connect_timeout_ns : 200 * MSB_MSEC,
         .timeout_ns = MSB_OPT_HAS(o, timeout_ns) ? o->timeout_ns : 100 * MSB_MSEC,
         .backoff_min_ns = MSB_OPT_HAS(o, backoff_min_ns) ? o->backoff_min_ns : 100 * MSB_MSEC,
         .backoff_max_ns = MSB_OPT_HAS(o, backoff_max_ns) ? o->backoff_max_ns : 2 * MSB_SEC,

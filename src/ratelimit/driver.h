@@ -42,7 +42,7 @@ typedef void (*msb__rl_async_cb)(msb_status_t status, const msb__rl_reply_t *rep
                                  void *user);
 
 typedef struct msb__ratelimit_driver {
-    uint32_t abi; /* MSB__RATELIMIT_DRIVER_ABI */
+    uint32_t abi;   /* MSB__RATELIMIT_DRIVER_ABI */
     size_t key_max; /* longest key (prefix excluded) */
     msb_status_t (*open)(const msb__rl_backend_cfg_t *cfg, void **out, msb_error_t *err);
     void (*close)(void *h);

@@ -48,6 +48,13 @@ typedef struct msb__rl_decision {
 MSB_INTERNAL msb_status_t msb__rl_params_init(const msb_ratelimit_opts_t *o, const char *what,
                                               msb__rl_params_t *p, msb_error_t *err);
 
+/* Round `p` up to a cache line (pointer arithmetic: no integer-to-pointer cast). */
+static inline void *msb__rl_align_line(void *p)
+{
+    size_t mis = (uintptr_t)p % MSB_CACHELINE;
+    return (char *)p + (mis == 0 ? 0 : MSB_CACHELINE - mis);
+}
+
 /* Nanoseconds since the epoch on `p`'s clock (0 if the clock reads earlier than the epoch). */
 static inline uint64_t msb__rl_now(const msb__rl_params_t *p)
 {

@@ -115,6 +115,7 @@ msb_status_t msb_ratelimit_keyed_new(const msb_ratelimit_keyed_opts_t *opts,
     if (opts == NULL || out == NULL) {
         return msb__err(err, MSB_EINVAL, "ratelimit: keyed options and out are required");
     }
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): sizeof of the pointer field itself
     const msb_ratelimit_opts_t *limit = MSB_OPT_HAS(opts, limit) ? opts->limit : NULL;
     if (limit == NULL) {
         return msb__err(err, MSB_EINVAL, "ratelimit: limit is required (the limit of each key)");
@@ -147,9 +148,7 @@ msb_status_t msb_ratelimit_keyed_new(const msb_ratelimit_keyed_opts_t *opts,
         return msb__err_nomem(err, "the keys of a keyed rate limiter");
     }
     /* Align the shards to cache lines (one spare shard's worth of room was allocated). */
-    uintptr_t at =
-        ((uintptr_t)kl->shard_block + MSB_CACHELINE - 1) & ~(uintptr_t)(MSB_CACHELINE - 1);
-    kl->shards = (msb__kl_shard_t *)at;
+    kl->shards = msb__rl_align_line(kl->shard_block);
     layout(kl, max_keys, true);
     for (size_t i = 0; i < nshards; i++) {
         if (pthread_mutex_init(&kl->shards[i].lock, NULL) != 0) {

@@ -33,9 +33,7 @@ msb_status_t msb_ratelimit_new(const msb_ratelimit_opts_t *opts, msb_ratelimit_t
     if (raw == NULL) {
         return msb__err_nomem(err, "a rate limiter");
     }
-    uintptr_t at =
-        ((uintptr_t)raw + sizeof(void *) + MSB_CACHELINE - 1) & ~(uintptr_t)(MSB_CACHELINE - 1);
-    msb_ratelimit_t *rl = (msb_ratelimit_t *)at;
+    msb_ratelimit_t *rl = msb__rl_align_line((char *)raw + sizeof(void *));
     ((void **)rl)[-1] = raw;
     atomic_init(&rl->state, 0);
     rl->p = p;

@@ -19,6 +19,7 @@ msb_status_t msb__rl_params_init(const msb_ratelimit_opts_t *o, const char *what
     uint64_t rate = MSB_OPT_HAS(o, rate) ? o->rate : 0;
     int64_t period = MSB_OPT_HAS(o, period_ns) ? o->period_ns : MSB_SEC;
     uint64_t burst = MSB_OPT_HAS(o, burst) ? o->burst : 0;
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): sizeof of the pointer field itself
     const msb_clock_t *clock = MSB_OPT_HAS(o, clock) ? o->clock : NULL;
 
     if (alg != MSB_RATELIMIT_GCRA && alg != MSB_RATELIMIT_TOKEN_BUCKET) {

@@ -25,8 +25,8 @@ struct msb__redis_async {
     msb__redis_timeouts_t timeouts;
     msb__redis_backoff_t backoff;
     char where[MSB__REDIS_HOST_MAX + 16];
-    redisAsyncContext *ac; /* NULL while disconnected */
-    bool up;               /* connected, AUTH and SELECT done */
+    redisAsyncContext *ac;  /* NULL while disconnected */
+    bool up;                /* connected, AUTH and SELECT done */
     struct event *retry_ev; /* reconnect after a backoff; or the connect timeout */
     struct event *watch_ev; /* the command timeout */
     struct event *done_ev;  /* runs completions */

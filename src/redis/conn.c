@@ -43,8 +43,8 @@ static msb_status_t context_error(const redisContext *c, int saved_errno, const 
 
 msb_status_t msb__redis_error_status(const redisReply *r)
 {
-    static const char *const unavailable[] = {"LOADING", "BUSY", "MASTERDOWN", "READONLY",
-                                              "TRYAGAIN", "CLUSTERDOWN"};
+    static const char *const unavailable[] = {"LOADING",  "BUSY",     "MASTERDOWN",
+                                              "READONLY", "TRYAGAIN", "CLUSTERDOWN"};
     static const char *const auth[] = {"NOAUTH", "WRONGPASS", "NOPERM"};
     const char *s = r->str != NULL ? r->str : "";
     for (size_t i = 0; i < MSB_ARRAY_LEN(unavailable); i++) {
@@ -84,8 +84,8 @@ static msb_status_t setup_command(redisContext *c, const char *where, int argc, 
 {
     redisReply *r = NULL;
     msb_status_t rc = msb__redis_command(c, argc, argv, NULL, &r, err);
-    if (rc != MSB_OK) {
-        return rc;
+    if (rc != MSB_OK || r == NULL) {
+        return rc != MSB_OK ? rc : MSB_EPROTO;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         msb_status_t st = msb__redis_error_status(r);

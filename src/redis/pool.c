@@ -21,11 +21,11 @@ struct msb__redis_pool {
     msb__redis_timeouts_t timeouts;
     const msb_clock_t *clock;
     size_t size;
-    size_t open;    /* connections in use, idle, or being made */
+    size_t open; /* connections in use, idle, or being made */
     size_t nidle;
     redisContext **idle;
-    bool down;      /* the last attempt or command failed */
-    bool probing;   /* one caller is reconnecting to a server that was down */
+    bool down;    /* the last attempt or command failed */
+    bool probing; /* one caller is reconnecting to a server that was down */
     msb__redis_backoff_t backoff;
     msb_error_t last_err;
 };
@@ -178,8 +178,7 @@ msb_status_t msb__redis_pool_get(msb__redis_pool_t *p, redisContext **out, msb_e
     }
 }
 
-void msb__redis_pool_put(msb__redis_pool_t *p, redisContext *c, bool broken,
-                         const msb_error_t *why)
+void msb__redis_pool_put(msb__redis_pool_t *p, redisContext *c, bool broken, const msb_error_t *why)
 {
     pthread_mutex_lock(&p->lock);
     if (broken) {

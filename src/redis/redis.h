@@ -20,17 +20,17 @@ struct event_base;
 
 /* ---- URL: redis://[[user][:password]@]host[:port][/db] ------------------------------------ */
 
-#define MSB__REDIS_HOST_MAX  256 /* buffer sizes, NUL included */
-#define MSB__REDIS_CRED_MAX  256
-#define MSB__REDIS_PORT_DEF  6379
+#define MSB__REDIS_HOST_MAX 256 /* buffer sizes, NUL included */
+#define MSB__REDIS_CRED_MAX 256
+#define MSB__REDIS_PORT_DEF 6379
 
 typedef struct msb__redis_url {
     char host[MSB__REDIS_HOST_MAX]; /* name or address; an IPv6 address without brackets */
     int port;
     int db;
-    bool has_user;                     /* ACL user name given (Redis 6+: AUTH user password) */
+    bool has_user; /* ACL user name given (Redis 6+: AUTH user password) */
     bool has_password;
-    char user[MSB__REDIS_CRED_MAX];    /* percent-decoded */
+    char user[MSB__REDIS_CRED_MAX]; /* percent-decoded */
     char password[MSB__REDIS_CRED_MAX];
 } msb__redis_url_t;
 
@@ -74,12 +74,13 @@ MSB_INTERNAL msb_status_t msb__redis_command(redisContext *c, int argc, const ch
  * NOAUTH/WRONGPASS/NOPERM, else MSB_EPROTO. */
 MSB_INTERNAL msb_status_t msb__redis_error_status(const redisReply *r);
 
-/* ---- backoff between reconnection attempts ----------------------------------------------------- */
+/* ---- backoff between reconnection attempts -----------------------------------------------------
+ */
 
 typedef struct msb__redis_backoff {
     int64_t min_ns;
     int64_t max_ns;
-    int64_t cur_ns;  /* the next delay before jitter; 0 after a success */
+    int64_t cur_ns;   /* the next delay before jitter; 0 after a success */
     uint64_t next_at; /* monotonic ns of the next attempt; 0: now */
 } msb__redis_backoff_t;
 
@@ -88,14 +89,15 @@ typedef struct msb__redis_backoff {
 MSB_INTERNAL int64_t msb__redis_backoff_fail(msb__redis_backoff_t *b, uint64_t now);
 MSB_INTERNAL void msb__redis_backoff_ok(msb__redis_backoff_t *b);
 
-/* ---- a pool of blocking connections ------------------------------------------------------------- */
+/* ---- a pool of blocking connections -------------------------------------------------------------
+ */
 
 typedef struct msb__redis_pool msb__redis_pool_t;
 
 typedef struct msb__redis_pool_opts {
     const msb__redis_url_t *url;
     msb__redis_timeouts_t timeouts;
-    size_t size;           /* connections at most, >= 1 */
+    size_t size;            /* connections at most, >= 1 */
     int64_t backoff_min_ns; /* first wait after a failure */
     int64_t backoff_max_ns;
     const msb_clock_t *clock;
@@ -124,7 +126,8 @@ MSB_INTERNAL int64_t msb__redis_pool_retry_in(msb__redis_pool_t *p);
 /* Copy of the last connection failure (code MSB_OK when none). */
 MSB_INTERNAL void msb__redis_pool_last_error(msb__redis_pool_t *p, msb_error_t *out);
 
-/* ---- an asynchronous connection on a libevent loop ---------------------------------------------- */
+/* ---- an asynchronous connection on a libevent loop ----------------------------------------------
+ */
 
 typedef struct msb__redis_async msb__redis_async_t;
 typedef struct msb__redis_req msb__redis_req_t;

@@ -89,14 +89,14 @@ static msb_status_t parse_userinfo(const char *s, size_t n, msb__redis_url_t *u,
 
 static bool host_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_';
 }
 
 static bool v6_char(char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-           c == ':' || c == '.';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+           c == '.';
 }
 
 static msb_status_t parse_port(const char *s, size_t n, msb__redis_url_t *u, msb_error_t *err)
@@ -172,8 +172,8 @@ static msb_status_t parse_path(const char *s, msb__redis_url_t *u, msb_error_t *
     uint64_t db = 0;
     if (msb__parse_u64(s, n, &db) != MSB_OK || db > DB_MAX) {
         return msb__err(err, MSB_EINVAL,
-                        "redis URL: the path must be a database number 0..%d, got \"%.*s\"",
-                        DB_MAX, (int)(n > 32 ? 32 : n), s);
+                        "redis URL: the path must be a database number 0..%d, got \"%.*s\"", DB_MAX,
+                        (int)(n > 32 ? 32 : n), s);
     }
     u->db = (int)db;
     return MSB_OK;
@@ -206,13 +206,14 @@ msb_status_t msb__redis_url_parse(const char *url, msb__redis_url_t *out, msb_er
     if (url == NULL) {
         return msb__err(err, MSB_EINVAL, "redis URL: missing");
     }
-    const char *p;
+    const char *p = url;
     msb_status_t rc = parse_scheme(url, &p, err);
     if (rc != MSB_OK) {
         return rc;
     }
     if (strpbrk(p, "?#") != NULL) {
-        return msb__err(err, MSB_EINVAL, "redis URL: query strings and fragments are not supported");
+        return msb__err(err, MSB_EINVAL,
+                        "redis URL: query strings and fragments are not supported");
     }
     const char *slash = strchr(p, '/');
     size_t auth_len = slash != NULL ? (size_t)(slash - p) : strlen(p);

@@ -85,8 +85,8 @@ static msb_status_t run_script(msb__rl_redis_t *r, redisContext *c, const void *
     return rc;
 }
 
-static msb_status_t rl_take(void *h, const void *key, size_t len, uint64_t n,
-                            msb__rl_reply_t *out, msb_error_t *err)
+static msb_status_t rl_take(void *h, const void *key, size_t len, uint64_t n, msb__rl_reply_t *out,
+                            msb_error_t *err)
 {
     msb__rl_redis_t *r = h;
     redisContext *c = NULL;

@@ -20,7 +20,7 @@ typedef struct rl_req {
     msb__rl_async_cb cb;
     void *user;
     uint64_t n;
-    bool noscript;  /* the server did not know the script: send EVAL */
+    bool noscript; /* the server did not know the script: send EVAL */
     bool sent_eval;
     msb_status_t parsed; /* status of the reply's reading */
     msb__rl_reply_t reply;
@@ -29,8 +29,7 @@ typedef struct rl_req {
     unsigned char key[];
 } rl_req_t;
 
-msb_status_t msb__rl_redis_loop_open(void *h, struct event_base *base, void **out,
-                                     msb_error_t *err)
+msb_status_t msb__rl_redis_loop_open(void *h, struct event_base *base, void **out, msb_error_t *err)
 {
     msb__rl_redis_t *r = h;
     rl_loop_t *l = msb__calloc(1, sizeof(*l));

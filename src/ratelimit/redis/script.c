@@ -110,15 +110,21 @@ void msb__rl_script_args(const msb__rl_params_t *p, msb__rl_script_args_t *out)
     snprintf(out->burst, sizeof(out->burst), "%llu", (unsigned long long)p->burst);
 }
 
-void msb__rl_command(msb__rl_command_t *cmd, const msb__rl_script_args_t *args,
-                     const char *prefix, size_t prefix_len, const void *key, size_t key_len,
-                     uint64_t n, bool eval)
+void msb__rl_command(msb__rl_command_t *cmd, const msb__rl_script_args_t *args, const char *prefix,
+                     size_t prefix_len, const void *key, size_t key_len, uint64_t n, bool eval)
 {
     memcpy(cmd->key, prefix, prefix_len);
     memcpy(cmd->key + prefix_len, key, key_len);
     snprintf(cmd->n, sizeof(cmd->n), "%llu", (unsigned long long)n);
-    const char *argv[9] = {eval ? "EVAL" : "EVALSHA", eval ? script : msb__rl_script_sha(), "1",
-                           cmd->key, args->mode, args->a, args->b, args->burst, cmd->n};
+    const char *argv[9] = {eval ? "EVAL" : "EVALSHA",
+                           eval ? script : msb__rl_script_sha(),
+                           "1",
+                           cmd->key,
+                           args->mode,
+                           args->a,
+                           args->b,
+                           args->burst,
+                           cmd->n};
     for (int i = 0; i < 9; i++) {
         cmd->argv[i] = argv[i];
         cmd->lens[i] = strlen(argv[i]);
@@ -136,8 +142,8 @@ msb_status_t msb__rl_script_reply(const redisReply *r, const char *where, msb__r
                                   msb_error_t *err)
 {
     if (r->type == REDIS_REPLY_ERROR) {
-        return msb__err(err, msb__redis_error_status(r), "redis %s: the rate limit script failed: %.160s",
-                        where, r->str);
+        return msb__err(err, msb__redis_error_status(r),
+                        "redis %s: the rate limit script failed: %.160s", where, r->str);
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
         return msb__err(err, MSB_EPROTO, "redis %s: unexpected reply to the rate limit script",
@@ -152,7 +158,8 @@ msb_status_t msb__rl_script_reply(const redisReply *r, const char *where, msb__r
     long long us_max = INT64_MAX / 1000;
     out->allowed = r->element[0]->integer == 1;
     out->remaining = (uint64_t)r->element[1]->integer;
-    out->retry_after_ns = r->element[2]->integer > us_max ? INT64_MAX : r->element[2]->integer * 1000;
+    out->retry_after_ns =
+        r->element[2]->integer > us_max ? INT64_MAX : r->element[2]->integer * 1000;
     out->reset_ns = r->element[3]->integer > us_max ? INT64_MAX : r->element[3]->integer * 1000;
     return MSB_OK;
 }
