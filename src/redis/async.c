@@ -35,8 +35,10 @@ struct msb__redis_async {
     msb__redis_req_t *done_head;
     msb__redis_req_t *done_tail;
     msb__redis_req_t auth_req;
-    msb__redis_req_t select_req;
-    msb_status_t handshake_status; /* of the last AUTH or SELECT reply */
+    msb__redis_req_t select_req; /* SELECT, or PING when there is neither AUTH nor SELECT */
+    const char *select_cmd;      /* "SELECT" or "PING" */
+    bool select_sent;
+    msb_status_t handshake_status; /* of the last AUTH, SELECT or PING reply */
     msb_status_t kill_status;      /* for requests failed by a teardown in progress */
     msb_error_t last_err;
     int depth;    /* > 0 while completions run */
@@ -138,11 +140,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
         schedule_retry(a);
         return;
     }
-    evtimer_del(a->retry_ev); /* the connect timeout */
-    if (!a->url.has_password && a->url.db == 0) {
-        a->up = true;
-        msb__redis_backoff_ok(&a->backoff);
-    }
+    /* Up once the handshake (AUTH, SELECT or PING) is answered: see handshake_done. The connect
+     * timeout keeps running until then. */
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -216,8 +215,8 @@ static void auth_reply(msb__redis_req_t *r, const redisReply *reply)
 
 static void select_reply(msb__redis_req_t *r, const redisReply *reply)
 {
-    handshake_reply(MSB_CONTAINER_OF(r, msb__redis_async_t, select_req), "SELECT", reply,
-                    MSB_EINVAL);
+    msb__redis_async_t *a = MSB_CONTAINER_OF(r, msb__redis_async_t, select_req);
+    handshake_reply(a, a->select_cmd, reply, MSB_EINVAL);
 }
 
 static void handshake_done(msb__redis_async_t *a, msb__redis_req_t *r, msb_status_t status)
@@ -230,10 +229,11 @@ static void handshake_done(msb__redis_async_t *a, msb__redis_req_t *r, msb_statu
         kill_connection(a, MSB_EUNAVAIL);
         return;
     }
-    bool last = r == &a->select_req || a->url.db == 0;
+    bool last = r == &a->select_req || !a->select_sent;
     if (last) {
         a->up = true;
         msb__redis_backoff_ok(&a->backoff);
+        evtimer_del(a->retry_ev); /* the connect timeout */
     }
 }
 
@@ -271,11 +271,20 @@ static void queue_handshake(msb__redis_async_t *a)
         const char *argv[] = {"AUTH", a->url.password};
         send_raw(a, &a->auth_req, 2, argv, NULL);
     }
+    a->select_sent = true;
     if (a->url.db != 0) {
         char db[16];
         snprintf(db, sizeof(db), "%d", a->url.db);
         const char *argv[] = {"SELECT", db};
+        a->select_cmd = "SELECT";
         send_raw(a, &a->select_req, 2, argv, NULL);
+    } else if (!a->url.has_password) {
+        /* make sure a server answers before calling the connection up */
+        const char *argv[] = {"PING"};
+        a->select_cmd = "PING";
+        send_raw(a, &a->select_req, 1, argv, NULL);
+    } else {
+        a->select_sent = false;
     }
 }
 
@@ -317,8 +326,8 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
         start_connect(a);
         return;
     }
-    if (!(a->ac->c.flags & REDIS_CONNECTED)) {
-        msb__err(&a->last_err, MSB_EUNAVAIL, "redis %s: no connection within %lld ms", a->where,
+    if (!a->up) {
+        msb__err(&a->last_err, MSB_EUNAVAIL, "redis %s: not connected within %lld ms", a->where,
                  (long long)(a->timeouts.connect_ns / MSB_MSEC));
         kill_connection(a, MSB_EUNAVAIL);
     }
@@ -437,9 +446,4 @@ void msb__redis_async_complete(msb__redis_async_t *a, msb__redis_req_t *req, msb
 bool msb__redis_async_up(const msb__redis_async_t *a)
 {
     return a->up;
-}
-
-const msb_error_t *msb__redis_async_last_error(const msb__redis_async_t *a)
-{
-    return &a->last_err;
 }

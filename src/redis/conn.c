@@ -114,6 +114,11 @@ static msb_status_t handshake(redisContext *c, const msb__redis_url_t *u, const 
         snprintf(db, sizeof(db), "%d", u->db);
         const char *argv[] = {"SELECT", db};
         rc = setup_command(c, where, 2, argv, MSB_EINVAL, err);
+    } else if (rc == MSB_OK && !u->has_password) {
+        /* Nothing was asked yet: make sure a server answers (a port that accepts and stays
+         * silent is not a server that is up). */
+        const char *argv[] = {"PING"};
+        rc = setup_command(c, where, 1, argv, MSB_EPROTO, err);
     }
     return rc;
 }

@@ -212,10 +212,3 @@ int64_t msb__redis_pool_retry_in(msb__redis_pool_t *p)
     pthread_mutex_unlock(&p->lock);
     return in;
 }
-
-void msb__redis_pool_last_error(msb__redis_pool_t *p, msb_error_t *out)
-{
-    pthread_mutex_lock(&p->lock);
-    *out = p->last_err;
-    pthread_mutex_unlock(&p->lock);
-}

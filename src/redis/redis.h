@@ -123,8 +123,6 @@ MSB_INTERNAL void msb__redis_pool_put(msb__redis_pool_t *p, redisContext *c, boo
 MSB_INTERNAL bool msb__redis_pool_up(msb__redis_pool_t *p);
 /* Nanoseconds until the next connection attempt (0 when up or due). */
 MSB_INTERNAL int64_t msb__redis_pool_retry_in(msb__redis_pool_t *p);
-/* Copy of the last connection failure (code MSB_OK when none). */
-MSB_INTERNAL void msb__redis_pool_last_error(msb__redis_pool_t *p, msb_error_t *out);
 
 /* ---- an asynchronous connection on a libevent loop ----------------------------------------------
  */
@@ -172,7 +170,5 @@ MSB_INTERNAL msb_status_t msb__redis_async_send(msb__redis_async_t *a, msb__redi
 MSB_INTERNAL void msb__redis_async_complete(msb__redis_async_t *a, msb__redis_req_t *req,
                                             msb_status_t status);
 MSB_INTERNAL bool msb__redis_async_up(const msb__redis_async_t *a);
-/* The last connection failure (code MSB_OK when none); valid until the next call. */
-MSB_INTERNAL const msb_error_t *msb__redis_async_last_error(const msb__redis_async_t *a);
 
 #endif

@@ -2,7 +2,8 @@
  * redis://[[user][:password]@]host[:port][/db]  (the IANA "redis" scheme; RFC 3986 syntax)
  *
  * Strict on purpose: a URL that does not parse is refused with the reason rather than guessed
- * at, and the password never appears in a message.
+ * at. Messages never quote the URL (only a well-formed scheme): a mistyped URL may carry its
+ * password anywhere.
  */
 #include <stdio.h>
 #include <string.h>
@@ -82,7 +83,10 @@ static msb_status_t parse_userinfo(const char *s, size_t n, msb__redis_url_t *u,
         u->has_password = plen > 0;
     }
     if (u->has_user && !u->has_password) {
-        return msb__err(err, MSB_EINVAL, "redis URL: user \"%s\" without a password", u->user);
+        /* not echoed: "redis://secret@host" is a common way to mistype a password */
+        return msb__err(err, MSB_EINVAL,
+                        "redis URL: a user name without a password (write redis://:password@host "
+                        "for a password alone)");
     }
     return MSB_OK;
 }
@@ -103,8 +107,8 @@ static msb_status_t parse_port(const char *s, size_t n, msb__redis_url_t *u, msb
 {
     uint64_t v = 0;
     if (n == 0 || msb__parse_u64(s, n, &v) != MSB_OK || v == 0 || v > 65535) {
-        return msb__err(err, MSB_EINVAL, "redis URL: port \"%.*s\" is not in 1..65535",
-                        (int)(n > 16 ? 16 : n), s);
+        /* The text is not echoed: none of the URL but a well-formed scheme ever is. */
+        return msb__err(err, MSB_EINVAL, "redis URL: the port is not a number in 1..65535");
     }
     u->port = (int)v;
     return MSB_OK;
@@ -171,9 +175,9 @@ static msb_status_t parse_path(const char *s, msb__redis_url_t *u, msb_error_t *
     }
     uint64_t db = 0;
     if (msb__parse_u64(s, n, &db) != MSB_OK || db > DB_MAX) {
-        return msb__err(err, MSB_EINVAL,
-                        "redis URL: the path must be a database number 0..%d, got \"%.*s\"", DB_MAX,
-                        (int)(n > 32 ? 32 : n), s);
+        /* The path is not echoed: a mistyped URL may carry a password there. */
+        return msb__err(err, MSB_EINVAL, "redis URL: the path must be a database number 0..%d",
+                        DB_MAX);
     }
     u->db = (int)db;
     return MSB_OK;
@@ -191,8 +195,16 @@ static msb_status_t parse_scheme(const char *url, const char **after, msb_error_
                         "redis URL: rediss:// (TLS) is not supported: hiredis 0.14 has no TLS");
     }
     if (!msb__ascii_ieq(url, slen, "redis")) {
+        /* Echo the scheme only when it looks like one (a mistyped URL may start with a
+         * password). */
+        bool plain = slen > 0 && slen <= 16;
+        for (size_t i = 0; i < slen && plain; i++) {
+            char c = msb__ascii_lower(url[i]);
+            plain = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+                    c == '.';
+        }
         return msb__err(err, MSB_EINVAL, "redis URL: scheme \"%.*s\" is not redis",
-                        (int)(slen > 16 ? 16 : slen), url);
+                        plain ? (int)slen : 1, plain ? url : "?");
     }
     *after = sep + 3;
     return MSB_OK;

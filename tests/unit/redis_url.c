@@ -81,6 +81,7 @@ Test(redis_url, refused)
     parse_bad("redis://", MSB_EINVAL, "host is missing");
     parse_bad("redis://:s3cret@", MSB_EINVAL, "host is missing");
     parse_bad("redis://h:0", MSB_EINVAL, "port");
+    parse_bad("redis://u:x@h:s3cret", MSB_EINVAL, "port");
     parse_bad("redis://h:65536", MSB_EINVAL, "port");
     parse_bad("redis://h:", MSB_EINVAL, "port");
     parse_bad("redis://h:+1", MSB_EINVAL, "port");
@@ -101,7 +102,10 @@ Test(redis_url, refused)
     parse_bad("redis://u:s3cret%00@h", MSB_EINVAL, "%00");
     parse_bad("redis://u:s3 cret@h", MSB_EINVAL, "password");
     parse_bad("redis://us er:s3cret@h", MSB_EINVAL, "user name");
-    parse_bad("redis://user@h", MSB_EINVAL, "without a password");
+    parse_bad("redis://s3cret@h", MSB_EINVAL, "without a password");
+    /* mistyped URLs with the password where it does not belong: never echoed */
+    parse_bad("redis://h/app:s3cret@x", MSB_EINVAL, "database");
+    parse_bad("app:s3cret@h://x", MSB_EINVAL, "scheme \"?\"");
 }
 
 Test(redis_url, long_parts)
