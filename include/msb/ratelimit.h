@@ -179,8 +179,8 @@ MSB_API void msb_ratelimit_reset(msb_ratelimit_t *rl);
 /**
  * @brief Options of a keyed limiter. Initialise with #MSB_RATELIMIT_KEYED_OPTS_INIT.
  *
- * The memory is allocated once at creation: about `max_keys` × (`key_max` + 32) bytes plus an
- * index of 8 bytes a key. It never grows, whatever keys the clients send.
+ * The memory is allocated once at creation: `max_keys` × (`key_max` + 24, rounded up to 8) bytes
+ * plus an index of 8 to 16 bytes a key. It never grows, whatever keys the clients send.
  * @since 0.1
  */
 typedef struct msb_ratelimit_keyed_opts {
