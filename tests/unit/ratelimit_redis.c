@@ -400,3 +400,48 @@ Test(ratelimit_redis, out_of_memory_at_each_allocation)
     }
     cr_assert_gt(failures, 3);
 }
+
+Test(ratelimit_redis, async_out_of_memory_at_each_allocation)
+{
+    int port;
+    listener(&port, false);
+    msb_ratelimit_redis_opts_t o = opts_for(port, MSB_RATELIMIT_FAIL_OPEN);
+    msb_ratelimit_redis_t *rl = make(&o);
+    struct event_base *base = event_base_new();
+    long failures = 0;
+    MSB_FAILING_ALLOC_LOOP(n)
+    {
+        failing_alloc_install(n);
+        tally_t t = {.want = 1, .base = base};
+        msb_ratelimit_redis_loop_t *l = NULL;
+        msb_status_t rc = msb_ratelimit_redis_loop_new(rl, base, &l, NULL);
+        msb_status_t rc2 = MSB_ENOMEM;
+        if (rc == MSB_OK) {
+            rc2 = msb_ratelimit_redis_take_async(l, "k", 1, 1, on_result, &t);
+            if (rc2 == MSB_OK) {
+                struct timeval five = {5, 0};
+                event_base_loopexit(base, &five);
+                event_base_dispatch(base);
+                cr_assert_eq(t.calls, 1);
+                cr_assert_eq(t.ok, 1);
+            } else {
+                cr_assert_eq(rc2, MSB_ENOMEM);
+                cr_assert_eq(t.calls, 0, "no callback when the call failed");
+            }
+            msb_ratelimit_redis_loop_free(l);
+        } else {
+            cr_assert_eq(rc, MSB_ENOMEM);
+        }
+        bool fired = failing_alloc_fired();
+        failing_alloc_remove();
+        cr_assert_eq(failing_alloc_live(), 0, "allocation %ld: leak", n);
+        if (!fired) {
+            cr_assert(rc == MSB_OK && rc2 == MSB_OK);
+            break;
+        }
+        failures++;
+    }
+    cr_assert_geq(failures, 4, "loop handle, backend loop, connection, call, request");
+    event_base_free(base);
+    msb_ratelimit_redis_free(rl);
+}
