@@ -54,8 +54,9 @@ TestSuite(redis_fault_ratelimit, .init = setup, .fini = teardown, .timeout = 120
 static msb_ratelimit_redis_t *make(msb_ratelimit_failure_t policy)
 {
     msb_ratelimit_opts_t lim = MSB_RATELIMIT_OPTS_INIT;
-    lim.rate = 10;
-    lim.burst = 2; /* the fallback's burst shows: 2, then denied (T = 100 ms) */
+    lim.rate = 1;
+    lim.period_ns = 60 * MSB_SEC;
+    lim.burst = 2; /* the fallback's burst shows: 2, then denied (T = 60 s) */
     msb_ratelimit_redis_opts_t o = MSB_RATELIMIT_REDIS_OPTS_INIT;
     o.limit = &lim;
     o.url = url;
