@@ -1,10 +1,13 @@
 /*
  * Our side of bench/trace: span start + end with two attributes, sampled, handed to a processor
  * that drops it (the same set-up as the Go peer). Prints "<case> <ns/op>" per case.
- * Usage: trace_bench [iterations]      (bench/trace/run builds and runs it)
+ * Usage: trace_bench [iterations [root|child]]   (bench/trace/run builds and runs it)
+ * With a case name, bench_loop runs once with that many iterations and nothing is timed: the
+ * mode callgrind counts instructions in (--toggle-collect=bench_loop).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "msb/trace.h"
@@ -67,6 +70,16 @@ int main(int argc, char **argv)
         return 1;
     }
     msb_tracer_t *t = msb_tracer_provider_tracer(p, "bench", NULL);
+    if (argc > 2) {
+        msb_span_t *parent = msb_span_start(t, "parent", NULL);
+        if (strcmp(argv[2], "child") == 0) {
+            msb_span_activate(parent);
+        }
+        bench_loop(t, n);
+        msb_span_end(parent);
+        msb_tracer_provider_free(p);
+        return 0;
+    }
     printf("root %.1f\n", run(t, n));
     msb_span_t *parent = msb_span_start(t, "parent", NULL);
     msb_span_activate(parent);
