@@ -415,7 +415,9 @@ MSB_API void msb_trace_string_free(char *s);
  * @since 0.1
  */
 typedef struct msb_trace_carrier {
+    /** Read the `index`-th field `name`: true and `*value`/`*len`, or false when absent. */
     bool (*get)(void *user, const char *name, size_t index, const char **value, size_t *len);
+    /** Add or replace field `name` with the NUL-terminated `value`. */
     msb_status_t (*set)(void *user, const char *name, const char *value);
     void *user; /**< passed to both */
 } msb_trace_carrier_t;

@@ -132,6 +132,9 @@ void msb__span_release(msb_span_t *s)
         return;
     }
     span_clear_heap(s);
+    if (MSB_UNLIKELY(!tls.registered)) {
+        register_tls(); /* a thread that only releases (an exporter) returns its list at exit */
+    }
     s->next = tls.free;
     tls.free = s;
     tls.nfree++;
@@ -145,7 +148,6 @@ void msb__span_release(msb_span_t *s)
         keep->next = NULL;
         uint32_t n = tls.nfree - MSB__POOL_LOCAL_MAX / 2;
         tls.nfree = MSB__POOL_LOCAL_MAX / 2;
-        register_tls();
         spill(rest, n);
     }
 }

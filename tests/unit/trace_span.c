@@ -214,7 +214,7 @@ Test(trace_span, many_attributes_spill_to_the_heap_and_long_strings_are_cut)
     cr_assert_eq(msb_tracer_provider_new(&o, &p, NULL), MSB_OK);
     msb_tracer_t *t = msb_tracer_provider_tracer(p, NULL, NULL);
     msb_span_t *s = msb_span_start(t, "s", NULL);
-    char key[16];
+    char key[32];
     for (int i = 0; i < 100; i++) {
         snprintf(key, sizeof(key), "key%d", i);
         msb_span_set_str(s, key, "a long value that goes past the arena");
@@ -431,7 +431,7 @@ Test(trace_span, every_allocation_failure_is_survived)
         msb_tracer_t *t = msb_tracer_provider_tracer(p, "scope", "v");
         msb_span_t *s = msb_span_start(t, "span", NULL);
         for (int i = 0; i < 20; i++) {
-            char key[16];
+            char key[32];
             snprintf(key, sizeof(key), "attribute-%d", i);
             msb_span_set_str(s, key, "a value long enough to fill the inline arena quickly");
         }

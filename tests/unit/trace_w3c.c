@@ -363,7 +363,7 @@ Test(trace_w3c, tracestate_set_moves_left_and_remove)
     /* 33rd member added on the left pushes the right-most out */
     msb_trace_ctx_t d = MSB_TRACE_CTX_INIT;
     for (int i = 0; i < 32; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof(k), "k%d", i);
         cr_assert_eq(msb_tracestate_set(&d, k, "v", NULL), MSB_OK);
     }
