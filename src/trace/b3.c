@@ -77,16 +77,18 @@ msb_status_t msb_b3_parse_single(const char *value, size_t len, msb_trace_ctx_t 
     }
     const char *dash = memchr(value, '-', len);
     if (dash == NULL) {
-        return msb__err(err, MSB_EPROTO, "b3: expected {TraceId}-{SpanId}[-{SamplingState}"
-                                         "[-{ParentSpanId}]]");
+        return msb__err(err, MSB_EPROTO,
+                        "b3: expected {TraceId}-{SpanId}[-{SamplingState}"
+                        "[-{ParentSpanId}]]");
     }
     uint8_t tid[16];
     uint8_t sid[8];
     uint8_t pid[8];
     size_t tlen = (size_t)(dash - value);
     if (!parse_trace_id(value, tlen, tid)) {
-        return msb__err(err, MSB_EPROTO, "b3: TraceId must be 16 or 32 lower-hex digits, not "
-                                         "all zeros");
+        return msb__err(err, MSB_EPROTO,
+                        "b3: TraceId must be 16 or 32 lower-hex digits, not "
+                        "all zeros");
     }
     const char *p = dash + 1;
     size_t rest = len - tlen - 1;
@@ -117,8 +119,7 @@ static bool str_is(const char *s, const char *lit)
 
 msb_status_t msb_b3_parse_multi(const char *trace_id, const char *span_id,
                                 const char *parent_span_id, const char *sampled, const char *flags,
-                                msb_trace_ctx_t *out, msb_b3_sampling_t *sampling,
-                                msb_error_t *err)
+                                msb_trace_ctx_t *out, msb_b3_sampling_t *sampling, msb_error_t *err)
 {
     if (out == NULL) {
         return msb__err(err, MSB_EINVAL, "b3: out must not be NULL");
@@ -154,16 +155,19 @@ msb_status_t msb_b3_parse_multi(const char *trace_id, const char *span_id,
         return msb__err(err, MSB_EPROTO, "b3: X-B3-TraceId and X-B3-SpanId go together");
     }
     if (!parse_trace_id(trace_id, strlen(trace_id), tid)) {
-        return msb__err(err, MSB_EPROTO, "X-B3-TraceId: expected 16 or 32 lower-hex digits, not "
-                                         "all zeros");
+        return msb__err(err, MSB_EPROTO,
+                        "X-B3-TraceId: expected 16 or 32 lower-hex digits, not "
+                        "all zeros");
     }
     if (!parse_span_id(span_id, strlen(span_id), sid)) {
-        return msb__err(err, MSB_EPROTO, "X-B3-SpanId: expected 16 lower-hex digits, not all "
-                                         "zeros");
+        return msb__err(err, MSB_EPROTO,
+                        "X-B3-SpanId: expected 16 lower-hex digits, not all "
+                        "zeros");
     }
     if (parent_span_id != NULL && !parse_span_id(parent_span_id, strlen(parent_span_id), pid)) {
-        return msb__err(err, MSB_EPROTO, "X-B3-ParentSpanId: expected 16 lower-hex digits, not "
-                                         "all zeros");
+        return msb__err(err, MSB_EPROTO,
+                        "X-B3-ParentSpanId: expected 16 lower-hex digits, not "
+                        "all zeros");
     }
     finish(out, tid, sid, s, sampling);
     return MSB_OK;

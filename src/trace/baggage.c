@@ -12,7 +12,6 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/error.h"
-#include "core/utf8.h"
 #include "trace/internal.h"
 
 typedef struct bag_member {
@@ -36,12 +35,6 @@ static bool is_tchar(unsigned char c)
         return true;
     }
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool is_octet(unsigned char c)
-{
-    return c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
-           (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
 }
 
 static bool is_ows(char c)
@@ -73,95 +66,6 @@ static bool token_valid(const char *p, size_t n)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* A raw value: baggage-octets, every '%' starting a two-hex-digit escape. */
-static bool raw_value_valid(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (!is_octet(c)) {
-            return false;
-        }
-        if (c == '%') {
-            if (i + 2 >= n || hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0) {
-                return false;
-            }
-            i += 2;
-        }
-    }
-    return true;
-}
-
-/* Percent-decode, then replace bytes that are not UTF-8 by U+FFFD. */
-static void decode_value(msb__buf_t *b, const char *p, size_t n)
-{
-    msb__buf_t raw = MSB__BUF_INIT;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%') {
-            msb__buf_putc(&raw, (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2])));
-            i += 2;
-        } else {
-            msb__buf_putc(&raw, p[i]);
-        }
-    }
-    if (msb__buf_status(&raw) != MSB_OK) {
-        b->failed = MSB_ENOMEM;
-        msb__buf_free(&raw);
-        return;
-    }
-    const unsigned char *s = (const unsigned char *)raw.data;
-    size_t left = raw.len;
-    while (left > 0) {
-        size_t ok = msb__utf8_valid_prefix(s, left);
-        msb__buf_append(b, s, ok);
-        s += ok;
-        left -= ok;
-        if (left > 0) {
-            msb__buf_append(b, "\xEF\xBF\xBD", 3);
-            s++;
-            left--;
-        }
-    }
-    msb__buf_free(&raw);
-}
-
-static size_t encoded_len(const char *v, size_t n)
-{
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        len += (is_octet(c) && c != '%') ? 1 : 3;
-    }
-    return len;
-}
-
-static void encode_value(msb__buf_t *b, const char *v, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)v[i];
-        if (is_octet(c) && c != '%') {
-            msb__buf_putc(b, (char)c);
-        } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
-            msb__buf_append(b, esc, 3);
-        }
-    }
-}
-
 /* Validate properties "p1=v1 ; p2" and write them normalised (no OWS) to b; false if malformed. */
 static bool parse_props(const char *p, size_t n, msb__buf_t *b)
 {
@@ -189,7 +93,7 @@ static bool parse_props(const char *p, size_t n, msb__buf_t *b)
             const char *v = eq + 1;
             size_t vn = (size_t)(q + qn - v);
             trim(&v, &vn);
-            if (!raw_value_valid(v, vn)) {
+            if (!msb__baggage_value_valid(v, vn)) {
                 return false;
             }
             msb__buf_putc(b, '=');
@@ -246,7 +150,7 @@ static msb_status_t make_member(const char *k, size_t kn, const char *v, size_t 
     out->value = mem + kn + 1;
     out->value_len = vn;
     out->props = mem + kn + vn + 2;
-    out->wire_len = kn + 1 + encoded_len(v, vn) + (pn > 0 ? pn + 1 : 0);
+    out->wire_len = kn + 1 + msb__baggage_encoded_len(v, vn) + (pn > 0 ? pn + 1 : 0);
     return MSB_OK;
 }
 
@@ -281,7 +185,7 @@ static msb_status_t parse_member(const char *p, size_t n, bag_member_t *out, msb
     const char *v = eq + 1;
     size_t vn = kvn - (size_t)(v - p);
     trim(&v, &vn);
-    if (!token_valid(k, kn) || !raw_value_valid(v, vn)) {
+    if (!token_valid(k, kn) || !msb__baggage_value_valid(v, vn)) {
         return MSB_EPROTO;
     }
     msb__buf_reset(tmp);
@@ -289,13 +193,13 @@ static msb_status_t parse_member(const char *p, size_t n, bag_member_t *out, msb
         return MSB_EPROTO;
     }
     size_t props_len = tmp->len;
-    decode_value(tmp, v, vn);
+    msb__baggage_decode(tmp, v, vn);
     if (msb__buf_status(tmp) != MSB_OK) {
         return MSB_ENOMEM;
     }
     const char *props = tmp->data != NULL ? tmp->data : "";
-    msb_status_t rc = make_member(k, kn, props + props_len, tmp->len - props_len, props,
-                                  props_len, out);
+    msb_status_t rc =
+        make_member(k, kn, props + props_len, tmp->len - props_len, props, props_len, out);
     /* The wire length is what this member costs when sent on, as received. */
     if (rc == MSB_OK) {
         out->wire_len = kn + 1 + vn + (props_len > 0 ? props_len + 1 : 0);
@@ -485,7 +389,7 @@ msb_status_t msb_baggage_format(const msb_baggage_t *bag, char **out, size_t *le
         }
         msb__buf_puts(&b, m->key);
         msb__buf_putc(&b, '=');
-        encode_value(&b, m->value, m->value_len);
+        msb__baggage_encode(&b, m->value, m->value_len);
         if (m->props[0] != '\0') {
             msb__buf_putc(&b, ';');
             msb__buf_puts(&b, m->props);

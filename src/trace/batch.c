@@ -54,8 +54,7 @@ static bool enqueue(batch_t *b, msb_span_t *span)
         intptr_t dif = (intptr_t)seq - (intptr_t)pos;
         if (dif == 0) {
             if (atomic_compare_exchange_weak_explicit(&b->enqueue_pos, &pos, pos + 1,
-                                                      memory_order_relaxed,
-                                                      memory_order_relaxed)) {
+                                                      memory_order_relaxed, memory_order_relaxed)) {
                 c->span = span;
                 atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
                 return true;
@@ -225,12 +224,10 @@ static void batch_shutdown(msb_span_processor_t *p, uint32_t timeout_ms)
 static msb_status_t read_opts(batch_t *b, const msb_trace_batch_opts_t *o, msb_error_t *err)
 {
     b->max_queue = MSB_OPT_HAS(o, max_queue_size) && o->max_queue_size ? o->max_queue_size : 2048;
-    uint32_t delay = MSB_OPT_HAS(o, schedule_delay_ms) && o->schedule_delay_ms
-                         ? o->schedule_delay_ms
-                         : 5000;
-    uint32_t timeout = MSB_OPT_HAS(o, export_timeout_ms) && o->export_timeout_ms
-                           ? o->export_timeout_ms
-                           : 30000;
+    uint32_t delay =
+        MSB_OPT_HAS(o, schedule_delay_ms) && o->schedule_delay_ms ? o->schedule_delay_ms : 5000;
+    uint32_t timeout =
+        MSB_OPT_HAS(o, export_timeout_ms) && o->export_timeout_ms ? o->export_timeout_ms : 30000;
     b->batch_size = MSB_OPT_HAS(o, max_export_batch_size) && o->max_export_batch_size
                         ? o->max_export_batch_size
                         : 512;

@@ -223,6 +223,16 @@ MSB_INTERNAL void msb__otlp_json_request(msb__buf_t *b, msb_span_t *const *spans
 /* One span as a JSON line: the OTLP span object plus "resource" and "scope". */
 MSB_INTERNAL void msb__otlp_json_line(msb__buf_t *b, const msb_span_t *span);
 
+/* ---- baggage_codec.c ------------------------------------------------------------------- */
+/* %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E */
+MSB_INTERNAL bool msb__baggage_octet(unsigned char c);
+/* A raw value: baggage-octets, every '%' starting a two-hex-digit escape. */
+MSB_INTERNAL bool msb__baggage_value_valid(const char *p, size_t n);
+/* Append the decoded value (valid per msb__baggage_value_valid) to b. */
+MSB_INTERNAL void msb__baggage_decode(msb__buf_t *b, const char *p, size_t n);
+MSB_INTERNAL size_t msb__baggage_encoded_len(const char *v, size_t n);
+MSB_INTERNAL void msb__baggage_encode(msb__buf_t *b, const char *v, size_t n);
+
 /* ---- processor.c ------------------------------------------------------------------------ */
 /* Hand an ended recording span to the provider's processor (or release it). */
 MSB_INTERNAL void msb__span_dispatch(msb_span_t *span);

@@ -129,8 +129,7 @@ static void sleep_until(otlp_t *o, uint64_t until)
         if (step > 20 * (uint64_t)MSB_MSEC) {
             step = 20 * (uint64_t)MSB_MSEC;
         }
-        struct timespec ts = {(time_t)(step / (uint64_t)MSB_SEC),
-                              (long)(step % (uint64_t)MSB_SEC)};
+        struct timespec ts = {(time_t)(step / (uint64_t)MSB_SEC), (long)(step % (uint64_t)MSB_SEC)};
         nanosleep(&ts, NULL);
     }
 }
@@ -155,8 +154,7 @@ static msb_status_t otlp_send(otlp_t *o, const void *body, size_t len, uint64_t 
         uint64_t now = msb_clock_monotonic_ns(NULL);
         uint64_t end = msb__exporter_deadline(&o->base, deadline);
         if (now >= end) {
-            return msb__err(err, MSB_ETIMEDOUT, "trace: export to %s missed its deadline",
-                            o->url);
+            return msb__err(err, MSB_ETIMEDOUT, "trace: export to %s missed its deadline", o->url);
         }
         uint64_t left_ms = (end - now) / (uint64_t)MSB_MSEC + 1;
         uint64_t timeout = left_ms < o->timeout_ms ? left_ms : o->timeout_ms;
@@ -166,17 +164,17 @@ static msb_status_t otlp_send(otlp_t *o, const void *body, size_t len, uint64_t 
         if (rc == MSB_OK && res.status >= 200 && res.status < 300) {
             return MSB_OK;
         }
-        bool again = (rc == MSB_OK && retryable(res.status)) || rc == MSB_EUNAVAIL ||
-                     rc == MSB_ETIMEDOUT;
+        bool again =
+            (rc == MSB_OK && retryable(res.status)) || rc == MSB_EUNAVAIL || rc == MSB_ETIMEDOUT;
         if (rc == MSB_OK && !again) {
-            return msb__err(err, MSB_EPROTO, "trace: %s answered %ld: %.120s", o->url,
-                            res.status, res.excerpt);
+            return msb__err(err, MSB_EPROTO, "trace: %s answered %ld: %.120s", o->url, res.status,
+                            res.excerpt);
         }
         if (!again) {
             return rc;
         }
         uint64_t wait_ms = rc == MSB_OK && res.retry_after_ms >= 0 ? (uint64_t)res.retry_after_ms
-                                                                    : backoff_ms(o, attempt);
+                                                                   : backoff_ms(o, attempt);
         uint64_t wake = msb_clock_monotonic_ns(NULL) + wait_ms * (uint64_t)MSB_MSEC;
         if ((wake - first) / (uint64_t)MSB_MSEC > o->retry_max_elapsed_ms ||
             wake >= msb__exporter_deadline(&o->base, deadline)) {
@@ -234,13 +232,12 @@ static msb_status_t read_opts(otlp_t *o, const msb_trace_otlp_opts_t *opts, msb_
                         o->url);
     }
     o->timeout_ms = MSB_OPT_HAS(opts, timeout_ms) && opts->timeout_ms ? opts->timeout_ms : 10000;
-    o->retry_initial_ms =
-        MSB_OPT_HAS(opts, retry_initial_ms) && opts->retry_initial_ms ? opts->retry_initial_ms
-                                                                      : 1000;
+    o->retry_initial_ms = MSB_OPT_HAS(opts, retry_initial_ms) && opts->retry_initial_ms
+                              ? opts->retry_initial_ms
+                              : 1000;
     o->retry_max_ms =
         MSB_OPT_HAS(opts, retry_max_ms) && opts->retry_max_ms ? opts->retry_max_ms : 30000;
-    o->retry_max_elapsed_ms = MSB_OPT_HAS(opts, retry_max_elapsed_ms) &&
-                                      opts->retry_max_elapsed_ms
+    o->retry_max_elapsed_ms = MSB_OPT_HAS(opts, retry_max_elapsed_ms) && opts->retry_max_elapsed_ms
                                   ? opts->retry_max_elapsed_ms
                                   : 60000;
     o->gzip = MSB_OPT_HAS(opts, gzip) && opts->gzip;

@@ -84,8 +84,7 @@ static void fn_shutdown(msb_span_processor_t *p, uint32_t timeout_ms)
     msb__free(p);
 }
 
-msb_status_t msb_trace_processor_new(msb_trace_on_end_fn fn, void *user,
-                                     msb_span_processor_t **out)
+msb_status_t msb_trace_processor_new(msb_trace_on_end_fn fn, void *user, msb_span_processor_t **out)
 {
     if (fn == NULL || out == NULL) {
         return MSB_EINVAL;

@@ -6,8 +6,7 @@
 
 #define FIELD_MAX 256 /* longest B3 value copied to a C string (valid ones are <= 68) */
 
-static bool get(const msb_trace_carrier_t *c, const char *name, size_t i, const char **v,
-                size_t *n)
+static bool get(const msb_trace_carrier_t *c, const char *name, size_t i, const char **v, size_t *n)
 {
     *v = NULL;
     *n = 0;
@@ -72,9 +71,8 @@ static msb_status_t extract_b3(const msb_trace_carrier_t *c, msb_trace_ctx_t *ou
     get_cstr(c, "x-b3-parentspanid", pid, &has_p);
     get_cstr(c, "x-b3-sampled", smp, &has_smp);
     get_cstr(c, "x-b3-flags", flg, &has_f);
-    msb_status_t rc = msb_b3_parse_multi(has_t ? tid : NULL, has_s ? sid : NULL,
-                                         has_p ? pid : NULL, has_smp ? smp : NULL,
-                                         has_f ? flg : NULL, out, NULL, NULL);
+    msb_status_t rc = msb_b3_parse_multi(has_t ? tid : NULL, has_s ? sid : NULL, has_p ? pid : NULL,
+                                         has_smp ? smp : NULL, has_f ? flg : NULL, out, NULL, NULL);
     return rc == MSB_OK || rc == MSB_ENOTFOUND ? rc : MSB_EPROTO;
 }
 

@@ -74,8 +74,8 @@ msb_status_t msb__sampler_check(const msb_sampler_t *s, const char *field, msb_e
 }
 
 msb_trace_decision_t msb__sample(const msb__sampler_set_t *set, const msb_trace_ctx_t *parent,
-                                 const uint8_t trace_id[16], const char *name,
-                                 msb_span_kind_t kind, const msb_attr_t *attrs, size_t nattrs)
+                                 const uint8_t trace_id[16], const char *name, msb_span_kind_t kind,
+                                 const msb_attr_t *attrs, size_t nattrs)
 {
     const msb_sampler_t *s = &set->root;
     if (set->parent_based && msb_trace_ctx_valid(parent)) {

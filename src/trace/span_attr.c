@@ -137,8 +137,7 @@ void msb_span_set_attrs(msb_span_t *s, const msb_attr_t *attrs, size_t n)
 }
 
 /* Copy up to the limit of attributes into span memory. */
-static void copy_attr_list(msb_span_t *s, const msb_attr_t *attrs, size_t n,
-                           msb__attr_list_t *out)
+static void copy_attr_list(msb_span_t *s, const msb_attr_t *attrs, size_t n, msb__attr_list_t *out)
 {
     out->items = NULL;
     out->n = 0;
@@ -180,8 +179,8 @@ void msb_span_add_event(msb_span_t *s, const char *name, const msb_attr_t *attrs
         return;
     }
     if (s->nevents >= s->provider->max_events ||
-        (s->nevents == s->event_cap && !grow((void **)&s->events, &s->event_cap,
-                                             sizeof(msb__event_t)))) {
+        (s->nevents == s->event_cap &&
+         !grow((void **)&s->events, &s->event_cap, sizeof(msb__event_t)))) {
         s->dropped_events++;
         return;
     }
@@ -214,8 +213,7 @@ void msb_span_record_error(msb_span_t *s, const char *type, const char *message)
     msb_span_set_status(s, MSB_SPAN_ERROR, message);
 }
 
-void msb_span_add_link(msb_span_t *s, const msb_trace_ctx_t *ctx, const msb_attr_t *attrs,
-                       size_t n)
+void msb_span_add_link(msb_span_t *s, const msb_trace_ctx_t *ctx, const msb_attr_t *attrs, size_t n)
 {
     if (!writable(s) || !msb_trace_ctx_valid(ctx)) {
         return;

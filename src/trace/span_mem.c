@@ -145,7 +145,7 @@ static bool copy_attr(void *(*alloc)(void *, size_t), void *ctx, const msb_attr_
     case MSB_ATTR_INT_ARRAY:
     case MSB_ATTR_DOUBLE_ARRAY:
     case MSB_ATTR_BOOL_ARRAY: {
-        size_t esz = in->type == MSB_ATTR_INT_ARRAY    ? sizeof(int64_t)
+        size_t esz = in->type == MSB_ATTR_INT_ARRAY      ? sizeof(int64_t)
                      : in->type == MSB_ATTR_DOUBLE_ARRAY ? sizeof(double)
                                                          : sizeof(bool);
         size_t n = in->v.a.items != NULL ? in->v.a.n : 0;

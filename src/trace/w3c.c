@@ -39,15 +39,18 @@ msb_status_t msb_traceparent_parse(const char *value, size_t len, msb_trace_ctx_
     /* "When the version prefix cannot be parsed (it's not 2 hex characters followed by a dash),
      * the implementation should restart the trace." */
     if (n < 3 || !msb__hex_decode_lc(v, 1, &version) || v[2] != '-') {
-        return msb__err(err, MSB_EPROTO, "traceparent: expected a version of 2 lowercase hex "
-                                         "digits followed by '-'");
+        return msb__err(err, MSB_EPROTO,
+                        "traceparent: expected a version of 2 lowercase hex "
+                        "digits followed by '-'");
     }
     if (version == 0xff) {
         return msb__err(err, MSB_EPROTO, "traceparent: version ff is invalid");
     }
     if (version == 0x00 && n != TP_LEN) {
-        return msb__err(err, MSB_EPROTO, "traceparent: version 00 must be exactly %d characters, "
-                                         "got %zu", TP_LEN, n);
+        return msb__err(err, MSB_EPROTO,
+                        "traceparent: version 00 must be exactly %d characters, "
+                        "got %zu",
+                        TP_LEN, n);
     }
     /* A higher version: at least 55 characters, and the flags followed by the end or a dash. */
     if (n < TP_LEN) {
@@ -58,8 +61,9 @@ msb_status_t msb_traceparent_parse(const char *value, size_t len, msb_trace_ctx_
                         "traceparent: trace-flags must be followed by the end or '-'");
     }
     if (v[35] != '-' || v[52] != '-') {
-        return msb__err(err, MSB_EPROTO, "traceparent: fields must be separated by '-' after "
-                                         "32-digit trace-id and 16-digit parent-id");
+        return msb__err(err, MSB_EPROTO,
+                        "traceparent: fields must be separated by '-' after "
+                        "32-digit trace-id and 16-digit parent-id");
     }
     msb_trace_ctx_t ctx;
     uint8_t flags;

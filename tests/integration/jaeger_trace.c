@@ -83,8 +83,9 @@ static json_t *fetch_trace(const char *trace_id, size_t want)
             json_decref(root);
         }
         free(body);
-        cr_assert_lt(now_ms(), deadline, "trace %s has %zu of %zu spans in Jaeger after 30 s; " HINT,
-                     trace_id, got, want);
+        cr_assert_lt(now_ms(), deadline,
+                     "trace %s has %zu of %zu spans in Jaeger after 30 s; " HINT, trace_id, got,
+                     want);
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL); /* polling an external server: there is nothing to wait on */
     }

@@ -19,9 +19,9 @@ Test(trace_b3, single_full)
 {
     msb_trace_ctx_t c = MSB_TRACE_CTX_INIT;
     msb_b3_sampling_t smp = MSB_B3_DEFER;
-    cr_assert_eq(single("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90", &c,
-                        &smp),
-                 MSB_OK);
+    cr_assert_eq(
+        single("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90", &c, &smp),
+        MSB_OK);
     char t[33], s[17];
     hex_ids(&c, t, s);
     cr_expect_str_eq(t, "80f198ee56343ba864fe8b2a57d3eff7");
@@ -102,13 +102,13 @@ Test(trace_b3, multi)
                                     &smp, NULL),
                  MSB_OK);
     cr_expect_eq(smp, MSB_B3_ACCEPT, "lenient true");
-    cr_assert_eq(msb_b3_parse_multi("463ac35c9f6413ad", "a2fb4a1d1a96d312", NULL, NULL, "1", &c,
-                                    &smp, NULL),
-                 MSB_OK);
+    cr_assert_eq(
+        msb_b3_parse_multi("463ac35c9f6413ad", "a2fb4a1d1a96d312", NULL, NULL, "1", &c, &smp, NULL),
+        MSB_OK);
     cr_expect_eq(smp, MSB_B3_DEBUG);
-    cr_assert_eq(msb_b3_parse_multi("463ac35c9f6413ad", "a2fb4a1d1a96d312", NULL, "0", "2", &c,
-                                    &smp, NULL),
-                 MSB_OK);
+    cr_assert_eq(
+        msb_b3_parse_multi("463ac35c9f6413ad", "a2fb4a1d1a96d312", NULL, "0", "2", &c, &smp, NULL),
+        MSB_OK);
     cr_expect_eq(smp, MSB_B3_DENY, "other X-B3-Flags values are ignored");
     cr_assert_eq(msb_b3_parse_multi(NULL, NULL, NULL, "0", NULL, &c, &smp, NULL), MSB_OK);
     cr_expect_eq(smp, MSB_B3_DENY);

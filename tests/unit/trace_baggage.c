@@ -94,16 +94,17 @@ Test(trace_baggage, properties)
 {
     msb_baggage_t *b = bag_of("SomeKey=SomeValue;SomeProp;SomeProp=PropValue;SomeProp="
                               "AnotherPropValue");
-    expect_entry(b, 0, "SomeKey", "SomeValue", "SomeProp;SomeProp=PropValue;SomeProp="
-                                               "AnotherPropValue");
+    expect_entry(b, 0, "SomeKey", "SomeValue",
+                 "SomeProp;SomeProp=PropValue;SomeProp="
+                 "AnotherPropValue");
     msb_baggage_free(b);
 }
 
 Test(trace_baggage, malformed_fields_are_rejected_whole)
 {
-    const char *bad[] = {"k", "=v", "k=v,", ",k=v", "k=v,,k2=v", "k y=v", "k=a b", "k=a\"b",
-                         "k=a\\b", "k=%", "k=%4", "k=%zz", "k=v;", "k=v;p=a b", "k=v;=x",
-                         "k(=v", "k=\x80"};
+    const char *bad[] = {"k",     "=v",        "k=v,",   ",k=v", "k=v,,k2=v", "k y=v",
+                         "k=a b", "k=a\"b",    "k=a\\b", "k=%",  "k=%4",      "k=%zz",
+                         "k=v;",  "k=v;p=a b", "k=v;=x", "k(=v", "k=\x80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         msb_baggage_t *b = bag_of("keep=1");
         msb_error_t err = MSB_ERROR_INIT;

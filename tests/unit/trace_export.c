@@ -58,8 +58,8 @@ static void is_uint64_string(json_t *v, const char *what)
 
 static void check_any_value(json_t *v)
 {
-    static const char *const keys[] = {"stringValue", "intValue", "doubleValue", "boolValue",
-                                       "arrayValue", "kvlistValue", "bytesValue", NULL};
+    static const char *const keys[] = {"stringValue", "intValue",    "doubleValue", "boolValue",
+                                       "arrayValue",  "kvlistValue", "bytesValue",  NULL};
     only_keys(v, keys, "AnyValue");
     cr_expect_eq(json_object_size(v), 1, "AnyValue is a oneof");
     json_t *x;
@@ -112,10 +112,23 @@ static json_t *attr(json_t *attrs, const char *key)
 
 static void check_span(json_t *s)
 {
-    static const char *const keys[] = {
-        "traceId", "spanId", "traceState", "parentSpanId", "flags", "name", "kind",
-        "startTimeUnixNano", "endTimeUnixNano", "attributes", "droppedAttributesCount", "events",
-        "droppedEventsCount", "links", "droppedLinksCount", "status", NULL};
+    static const char *const keys[] = {"traceId",
+                                       "spanId",
+                                       "traceState",
+                                       "parentSpanId",
+                                       "flags",
+                                       "name",
+                                       "kind",
+                                       "startTimeUnixNano",
+                                       "endTimeUnixNano",
+                                       "attributes",
+                                       "droppedAttributesCount",
+                                       "events",
+                                       "droppedEventsCount",
+                                       "links",
+                                       "droppedLinksCount",
+                                       "status",
+                                       NULL};
     only_keys(s, keys, "Span");
     is_hex(json_object_get(s, "traceId"), 32, "traceId");
     is_hex(json_object_get(s, "spanId"), 16, "spanId");
@@ -138,8 +151,8 @@ static void check_span(json_t *s)
         is_uint64_string(json_object_get(e, "timeUnixNano"), "timeUnixNano");
         check_attrs(json_object_get(e, "attributes"));
     }
-    static const char *const lkeys[] = {"traceId", "spanId", "traceState", "attributes",
-                                        "droppedAttributesCount", "flags", NULL};
+    static const char *const lkeys[] = {
+        "traceId", "spanId", "traceState", "attributes", "droppedAttributesCount", "flags", NULL};
     json_array_foreach(json_object_get(s, "links"), i, e)
     {
         only_keys(e, lkeys, "Link");
@@ -350,7 +363,8 @@ Test(trace_export, log_exporter_writes_one_json_line_per_span)
     buf[n] = '\0';
     char *save = NULL;
     int lines = 0;
-    for (char *line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(buf, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
         json_error_t jerr;
         json_t *j = json_loads(line, 0, &jerr);
         cr_assert_not_null(j, "line %d: %s", lines, jerr.text);
@@ -358,8 +372,7 @@ Test(trace_export, log_exporter_writes_one_json_line_per_span)
         cr_expect_str_eq(json_string_value(json_object_get(scope, "name")), "lib");
         json_t *res = json_object_get(json_object_get(j, "resource"), "attributes");
         cr_expect_str_eq(
-            json_string_value(json_object_get(attr(res, "service.name"), "stringValue")),
-            "logsvc");
+            json_string_value(json_object_get(attr(res, "service.name"), "stringValue")), "logsvc");
         json_object_del(j, "scope");
         json_object_del(j, "resource");
         check_span(j);

@@ -8,7 +8,12 @@
 
 #include "msb/trace.h"
 
-typedef enum msb_log_type { MSB_LOG_STRING, MSB_LOG_INT, MSB_LOG_DOUBLE, MSB_LOG_BOOL } msb_log_type_t;
+typedef enum msb_log_type {
+    MSB_LOG_STRING,
+    MSB_LOG_INT,
+    MSB_LOG_DOUBLE,
+    MSB_LOG_BOOL
+} msb_log_type_t;
 typedef struct msb_log_field {
     const char *key;
     msb_log_type_t type;

@@ -151,9 +151,9 @@ Test(trace_propagate, inject_all_formats_and_round_trip)
     cr_expect_eq(msb_baggage_count(bag), 2);
     headers_t out = {0};
     msb_trace_carrier_t co = {h_get, h_set, &out};
-    cr_assert_eq(msb_trace_inject(&ctx, &co, MSB_TRACE_W3C | MSB_TRACE_B3 | MSB_TRACE_B3_MULTI,
-                                  bag),
-                 MSB_OK);
+    cr_assert_eq(
+        msb_trace_inject(&ctx, &co, MSB_TRACE_W3C | MSB_TRACE_B3 | MSB_TRACE_B3_MULTI, bag),
+        MSB_OK);
     cr_expect_str_eq(find(&out, "traceparent"), TP);
     cr_expect_str_eq(find(&out, "tracestate"), "congo=t61rcWkgMzE");
     cr_expect_str_eq(find(&out, "b3"), "12345678901234567890123456789012-1234567890123456-1");

@@ -18,8 +18,7 @@ static void expect_invalid(const char *s)
 {
     msb_trace_ctx_t ctx = MSB_TRACE_CTX_INIT;
     msb_error_t err = MSB_ERROR_INIT;
-    cr_expect_eq(msb_traceparent_parse(s, strlen(s), &ctx, &err), MSB_EPROTO, "accepted \"%s\"",
-                 s);
+    cr_expect_eq(msb_traceparent_parse(s, strlen(s), &ctx, &err), MSB_EPROTO, "accepted \"%s\"", s);
     cr_expect_eq(err.code, MSB_EPROTO);
     cr_expect_eq(strncmp(err.message, "traceparent: ", 13), 0, "%s", err.message);
     cr_expect(!msb_trace_ctx_valid(&ctx), "\"%s\" changed the context", s);
@@ -62,9 +61,9 @@ Test(trace_w3c, future_versions_follow_forward_compatibility_rules)
     expect_ids("cc-" TID "-" PID "-01", 1);
     expect_ids("cc-" TID "-" PID "-01-what-the-future-will-be-like", 1);
     expect_invalid("cc-" TID "-" PID "-01.what-the-future-will-be-like");
-    expect_invalid("cc-" TID "-" PID "-0");          /* shorter than 55 */
-    expect_invalid("01-" TID "-" PID);               /* no flags */
-    expect_ids("fe-" TID "-" PID "-03-", 3);         /* dash then nothing */
+    expect_invalid("cc-" TID "-" PID "-0");  /* shorter than 55 */
+    expect_invalid("01-" TID "-" PID);       /* no flags */
+    expect_ids("fe-" TID "-" PID "-03-", 3); /* dash then nothing */
 }
 
 Test(trace_w3c, version_ff_and_bad_versions)
