@@ -175,12 +175,16 @@ msb_status_t msb_tracer_provider_new(const msb_tracer_provider_opts_t *opts,
         return rc;
     }
     p->fallback.provider = p;
+    /* MSB_OPT_HAS takes sizeof of the (pointer) field: intended */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     const msb_clock_t *clock = MSB_OPT_HAS(opts, clock) ? opts->clock : NULL;
     p->clock = clock != NULL ? clock : msb_clock_real();
     p->offset_clock = p->clock == msb_clock_real() || p->clock == msb_clock_coarse();
     uint64_t mono = p->clock->monotonic_ns(p->clock);
     atomic_init(&p->wall_offset, p->clock->realtime_ns(p->clock) - (int64_t)mono);
     atomic_init(&p->offset_taken_at, mono);
+    /* MSB_OPT_HAS takes sizeof of the (pointer) field: intended */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     p->processor = MSB_OPT_HAS(opts, processor) ? opts->processor : NULL;
     if (!MSB_OPT_HAS(opts, log_hook) || opts->log_hook) {
         (void)msb_trace_install_log_hook();

@@ -38,26 +38,28 @@ static void init_fields(msb_span_t *s, msb_tracer_t *t)
     s->arena_used = 0;
 }
 
-/* Take the parent's identity: from an explicit context or from a (local) span. */
-static void inherit(msb_span_t *s, const msb_trace_ctx_t *pctx, const msb_span_t *pspan,
-                    const char **ts, size_t *ts_len)
+/* Take the identity of an explicit (usually remote) parent context. */
+static void inherit_ctx(msb_span_t *s, const msb_trace_ctx_t *pctx, const char **ts, size_t *ts_len)
 {
-    if (pctx != NULL) {
-        memcpy(s->trace_id, pctx->trace_id, 16);
-        memcpy(s->parent_id, pctx->span_id, 8);
-        s->flags = pctx->flags & MSB_TRACE_FLAG_RANDOM;
-        s->parent_remote = pctx->remote;
-        *ts = pctx->tracestate;
-        *ts_len = pctx->tracestate_len <= MSB_TRACESTATE_MAX ? pctx->tracestate_len : 0;
-    } else {
-        memcpy(s->trace_id, pspan->trace_id, 16);
-        memcpy(s->parent_id, pspan->span_id, 8);
-        s->flags = pspan->flags & MSB_TRACE_FLAG_RANDOM;
-        s->parent_remote = false;
-        *ts = pspan->tracestate.p;
-        *ts_len = pspan->tracestate.len;
-    }
+    memcpy(s->trace_id, pctx->trace_id, 16);
+    memcpy(s->parent_id, pctx->span_id, 8);
+    s->flags = pctx->flags & MSB_TRACE_FLAG_RANDOM;
+    s->parent_remote = pctx->remote;
     s->has_parent = true;
+    *ts = pctx->tracestate;
+    *ts_len = pctx->tracestate_len <= MSB_TRACESTATE_MAX ? pctx->tracestate_len : 0;
+}
+
+/* Take the identity of a local parent span. */
+static void inherit_span(msb_span_t *s, const msb_span_t *pspan, const char **ts, size_t *ts_len)
+{
+    memcpy(s->trace_id, pspan->trace_id, 16);
+    memcpy(s->parent_id, pspan->span_id, 8);
+    s->flags = pspan->flags & MSB_TRACE_FLAG_RANDOM;
+    s->parent_remote = false;
+    s->has_parent = true;
+    *ts = pspan->tracestate.p;
+    *ts_len = pspan->tracestate.len;
 }
 
 /* The parent as a context, for the sampler (tracestate only when a custom sampler may read it). */
@@ -94,6 +96,8 @@ msb_span_t *msb_span_start(msb_tracer_t *tracer, const char *name, const msb_spa
     msb_tracer_provider_t *p = tracer->provider;
     init_fields(s, tracer);
     const msb_span_opts_t *o = opts;
+    /* MSB_OPT_HAS takes sizeof of the (pointer) field: intended */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     const msb_trace_ctx_t *pctx = MSB_OPT_HAS(o, parent) ? o->parent : NULL;
     const msb_span_t *pspan = NULL;
     if (pctx == NULL && !(MSB_OPT_HAS(o, root) && o->root)) {
@@ -104,10 +108,10 @@ msb_span_t *msb_span_start(msb_tracer_t *tracer, const char *name, const msb_spa
     const char *ts = NULL;
     size_t ts_len = 0;
     if (pctx != NULL && msb_trace_ctx_valid(pctx)) {
-        inherit(s, pctx, NULL, &ts, &ts_len);
+        inherit_ctx(s, pctx, &ts, &ts_len);
         sample_parent = pctx;
     } else if (pctx == NULL && pspan != NULL) {
-        inherit(s, NULL, pspan, &ts, &ts_len);
+        inherit_span(s, pspan, &ts, &ts_len);
         parent_ctx(pspan, &tmp);
         sample_parent = &tmp;
     } else {

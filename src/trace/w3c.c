@@ -212,7 +212,9 @@ static void store_list(msb_trace_ctx_t *ctx, const member_t *m, size_t n)
         memcpy(tmp + len, m[i].p, m[i].len);
         len += m[i].len;
     }
-    memcpy(ctx->tracestate, tmp, len);
+    if (len > 0) {
+        memcpy(ctx->tracestate, tmp, len);
+    }
     ctx->tracestate_len = (uint16_t)len;
 }
 
@@ -330,10 +332,10 @@ msb_status_t msb_tracestate_set(msb_trace_ctx_t *ctx, const char *key, const cha
         return msb__err(err, MSB_ETOOBIG, "tracestate: entry \"%.64s\" is longer than %d bytes",
                         key, MSB_TRACESTATE_MAX);
     }
-    char entry[MSB_TRACESTATE_MAX];
-    memcpy(entry, key, klen);
+    char entry[MSB_TRACESTATE_MAX + 1];
+    memcpy(entry, key, klen + 1);
     entry[klen] = '=';
-    memcpy(entry + klen + 1, value, vlen);
+    memcpy(entry + klen + 1, value, vlen + 1);
     char old[MSB_TRACESTATE_MAX];
     size_t old_len = ctx->tracestate_len <= MSB_TRACESTATE_MAX ? ctx->tracestate_len : 0;
     memcpy(old, ctx->tracestate, old_len);
