@@ -48,12 +48,13 @@ bool msb__all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
+/* Store v big-endian (ids are byte arrays in network order). */
 static void put_u64(uint8_t *out, uint64_t v)
 {
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)v;
-        v >>= 8;
-    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(out, &v, 8);
 }
 
 void msb__new_trace_id(uint8_t out[16])

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "msb/core.h"
 #include "msb/trace.h"
 
 /* ---- a small HTTP listener -------------------------------------------------------------- */
@@ -429,4 +430,85 @@ Test(trace_batch, collector_down_fails_after_retries_within_deadline)
     cr_expect(rc == MSB_EUNAVAIL || rc == MSB_ETIMEDOUT, "got %s", msb_status_name(rc));
     cr_expect_eq(msb_span_processor_failed(proc), 3);
     msb_tracer_provider_free(p);
+}
+
+/* ---- allocation failure -------------------------------------------------------------------- */
+
+static int fail_after = -1;
+static int allocs;
+
+static void *fail_malloc(size_t n, void *u)
+{
+    (void)u;
+    if (fail_after >= 0 && allocs++ >= fail_after) {
+        return NULL;
+    }
+    return malloc(n);
+}
+
+static void *fail_realloc(void *p, size_t n, void *u)
+{
+    (void)u;
+    if (fail_after >= 0 && allocs++ >= fail_after) {
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+static void plain_free(void *p, void *u)
+{
+    (void)u;
+    free(p);
+}
+
+Test(trace_batch, constructors_survive_every_allocation_failure)
+{
+    msb_allocator_t a = {fail_malloc, fail_realloc, plain_free, NULL};
+    cr_assert_eq(msb_set_allocator(&a), MSB_OK);
+    bool completed = false;
+    for (int n = 0; n < 100 && !completed; n++) {
+        fail_after = n;
+        allocs = 0;
+        msb_error_t err = MSB_ERROR_INIT;
+        msb_span_exporter_t *otlp = NULL;
+        msb_trace_otlp_opts_t oo = MSB_TRACE_OTLP_OPTS_INIT;
+        const char *hdrs[] = {"Authorization: Bearer x", NULL};
+        oo.endpoint = "http://127.0.0.1:1";
+        oo.headers = hdrs;
+        oo.gzip = true;
+        msb_status_t rc = msb_trace_otlp_exporter_new(&oo, &otlp, &err);
+        if (rc != MSB_OK) {
+            cr_expect_eq(rc, MSB_ENOMEM, "step %d: %s", n, err.message);
+            continue;
+        }
+        msb_span_processor_t *proc = NULL;
+        rc = msb_trace_batch_processor_new(NULL, otlp, &proc, &err);
+        if (rc != MSB_OK) {
+            cr_expect_eq(rc, MSB_ENOMEM, "step %d: %s", n, err.message);
+            msb_span_exporter_free(otlp); /* not taken on failure */
+            continue;
+        }
+        msb_span_exporter_t *log = NULL;
+        msb_span_exporter_t *custom = NULL;
+        msb_span_processor_t *simple = NULL;
+        rc = msb_trace_log_exporter_new(2, &log);
+        if (rc == MSB_OK) {
+            rc = msb_trace_exporter_new(gated, NULL, &custom);
+        }
+        if (rc == MSB_OK) {
+            rc = msb_trace_simple_processor_new(log, &simple);
+        }
+        cr_expect(rc == MSB_OK || rc == MSB_ENOMEM, "step %d", n);
+        completed = rc == MSB_OK;
+        if (simple != NULL) {
+            msb_span_processor_free(simple, 0);
+        } else {
+            msb_span_exporter_free(log);
+        }
+        msb_span_exporter_free(custom);
+        msb_span_processor_free(proc, 0);
+    }
+    fail_after = -1;
+    msb_set_allocator(NULL);
+    cr_expect(completed, "never got through without a failure");
 }
