@@ -136,7 +136,7 @@ static void drain(batch_t *b, uint64_t hard_deadline)
     }
 }
 
-static struct timespec abs_realtime(uint64_t ns_from_now)
+static struct timespec abs_monotonic(uint64_t ns_from_now)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -153,7 +153,7 @@ static void *batch_thread(void *arg)
     while (!b->stop) {
         if (!b->wake_flag && b->flush_req == b->flush_done &&
             atomic_load(&b->queued) < b->batch_size) {
-            struct timespec ts = abs_realtime(b->delay_ns);
+            struct timespec ts = abs_monotonic(b->delay_ns);
             pthread_cond_timedwait(&b->wake, &b->lock, &ts);
         }
         if (b->stop) {
@@ -180,7 +180,7 @@ static void *batch_thread(void *arg)
 static msb_status_t batch_flush(msb_span_processor_t *p, uint32_t timeout_ms)
 {
     batch_t *b = (batch_t *)p;
-    struct timespec ts = abs_realtime((uint64_t)timeout_ms * (uint64_t)MSB_MSEC);
+    struct timespec ts = abs_monotonic((uint64_t)timeout_ms * (uint64_t)MSB_MSEC);
     pthread_mutex_lock(&b->lock);
     uint64_t req = ++b->flush_req;
     pthread_cond_signal(&b->wake);

@@ -4,6 +4,7 @@
  * unreachable servers are retried with exponential backoff and full jitter, a Retry-After header
  * sets the delay, everything happens before the batch's deadline.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,7 @@
 #include "core/driver.h"
 #include "core/error.h"
 #include "core/rand.h"
+#include "msb/version.h"
 #include "trace/driver.h"
 #include "trace/internal.h"
 
@@ -23,7 +25,7 @@ typedef struct otlp {
     const msb__trace_http_driver_t *drv;
     void *client;
     char *url;
-    char *headers[MAX_HEADERS + 3];
+    char *headers[MAX_HEADERS + 4]; /* ours, the caller's, NULL */
     uint64_t timeout_ms;
     uint64_t retry_initial_ms;
     uint64_t retry_max_ms;
@@ -209,7 +211,7 @@ static msb_status_t otlp_export(msb_span_exporter_t *e, msb_span_t *const *spans
 
 static msb_status_t add_header(otlp_t *o, size_t *n, const char *h, msb_error_t *err)
 {
-    if (*n >= MAX_HEADERS + 2) {
+    if (*n >= MAX_HEADERS + 3) {
         return msb__err(err, MSB_EINVAL, "trace: more than %d headers", MAX_HEADERS);
     }
     o->headers[*n] = msb__strdup(h);
@@ -243,6 +245,11 @@ static msb_status_t read_opts(otlp_t *o, const msb_trace_otlp_opts_t *opts, msb_
     o->gzip = MSB_OPT_HAS(opts, gzip) && opts->gzip;
     size_t n = 0;
     msb_status_t rc = add_header(o, &n, "Content-Type: application/json", err);
+    if (rc == MSB_OK) {
+        char ua[64];
+        snprintf(ua, sizeof(ua), "User-Agent: libmsb-otlp-exporter/%s", msb_version());
+        rc = add_header(o, &n, ua, err);
+    }
     if (rc == MSB_OK && o->gzip) {
         rc = add_header(o, &n, "Content-Encoding: gzip", err);
     }

@@ -278,6 +278,15 @@ Test(trace_batch, options_are_checked)
     oo.endpoint = "http://127.0.0.1:1";
     oo.headers = bad_headers;
     cr_expect_eq(msb_trace_otlp_exporter_new(&oo, &exp, &err), MSB_EINVAL);
+    cr_expect_neq(strstr(err.message, "header 0"), NULL, "%s", err.message);
+    const char *many[40];
+    for (int i = 0; i < 39; i++) {
+        many[i] = "X-A: b";
+    }
+    many[39] = NULL;
+    oo.headers = many;
+    cr_expect_eq(msb_trace_otlp_exporter_new(&oo, &exp, &err), MSB_EINVAL);
+    cr_expect_neq(strstr(err.message, "more than 32 headers"), NULL, "%s", err.message);
 }
 
 /* ---- OTLP over HTTP ------------------------------------------------------------------------ */
