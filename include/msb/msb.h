@@ -12,5 +12,6 @@
 #include "msb/core.h"
 #include "msb/version.h"
 #include "msb/clock.h"
+#include "msb/trace.h"
 
 #endif /* MSB_MSB_H */
