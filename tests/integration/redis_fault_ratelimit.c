@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "integration/harness.h"
 #include "msb/ratelimit_redis.h"
 
 static char url[512];
@@ -31,8 +32,7 @@ static void infra(const char *verb)
 
 static void setup(void)
 {
-    const char *u = getenv("MSB_REDIS__URL");
-    snprintf(url, sizeof(url), "%s", u != NULL && u[0] != '\0' ? u : "redis://127.0.0.1:56379/0");
+    snprintf(url, sizeof(url), "%s", msb_it_env("MSB_REDIS__URL", "redis://127.0.0.1:56379/0"));
     snprintf(prefix, sizeof(prefix), "msbtest:rlf:%d:%ld:", (int)getpid(), (long)random());
 }
 

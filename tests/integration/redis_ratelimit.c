@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "integration/harness.h"
 #include "msb/ratelimit_redis.h"
 #include "ratelimit/redis/script.h"
 #include "redis/redis.h"
@@ -25,8 +26,7 @@ static char prefix[64];
 
 static const char *env_url(void)
 {
-    const char *u = getenv("MSB_REDIS__URL");
-    return u != NULL && u[0] != '\0' ? u : "redis://127.0.0.1:56379/0";
+    return msb_it_env("MSB_REDIS__URL", "redis://127.0.0.1:56379/0");
 }
 
 /* A direct hiredis connection to the test server, for checks behind the limiter's back. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "integration/harness.h"
 #include "msb/ratelimit_redis.h"
 
 static char url[512];
@@ -19,8 +20,7 @@ static char prefix[64];
 
 static void setup(void)
 {
-    const char *u = getenv("MSB_REDIS__URL");
-    snprintf(url, sizeof(url), "%s", u != NULL && u[0] != '\0' ? u : "redis://127.0.0.1:56379/0");
+    snprintf(url, sizeof(url), "%s", msb_it_env("MSB_REDIS__URL", "redis://127.0.0.1:56379/0"));
     snprintf(prefix, sizeof(prefix), "msbtest:rla:%d:%ld:", (int)getpid(), (long)random());
     /* Fail early, naming the server, when it is not there. */
     msb_ratelimit_opts_t lim = MSB_RATELIMIT_OPTS_INIT;
