@@ -6,7 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/str.h"
 #include "log/log_impl.h"
 
 static inline void put(msb__buf_t *b, const void *p, size_t n)
@@ -108,56 +107,6 @@ void msb__log_format_ts(char out[27], int64_t ns)
     out[26] = 'Z';
 }
 
-static const double pow10_tab[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
-                                   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
-
-/*
- * Fast path: the fewest decimals k for which m = a * 10^k is an integer below 2^53 and
- * m / 10^k == a. Both m and 10^k (k <= 22) are exact doubles, so that division is correctly
- * rounded exactly as strtod() rounds the decimal "m e-k": the text round-trips. Returns 0 when
- * no such k exists (the caller falls back to %.17g).
- */
-static size_t fixed_fast(char *out, double a)
-{
-    if (!(a >= 1e-7 && a < 1e15)) {
-        return 0;
-    }
-    for (size_t k = 0; k < MSB_ARRAY_LEN(pow10_tab); k++) {
-        double t = a * pow10_tab[k];
-        if (t >= 9007199254740992.0) {
-            return 0;
-        }
-        uint64_t m = (uint64_t)t;
-        if ((double)m != t || (double)m / pow10_tab[k] != a) {
-            continue;
-        }
-        char tmp[24];
-        char *end = tmp + sizeof(tmp);
-        char *p = u64_digits(end, m);
-        size_t nd = (size_t)(end - p);
-        size_t o = 0;
-        if (k == 0) {
-            memcpy(out, p, nd);
-            memcpy(out + nd, ".0", 2);
-            return nd + 2;
-        }
-        if (nd <= k) { /* 0.000ddd */
-            out[o++] = '0';
-            out[o++] = '.';
-            memset(out + o, '0', k - nd);
-            o += k - nd;
-            memcpy(out + o, p, nd);
-            return o + nd;
-        }
-        memcpy(out, p, nd - k);
-        o = nd - k;
-        out[o++] = '.';
-        memcpy(out + o, p + nd - k, k);
-        return o + k;
-    }
-    return 0;
-}
-
 size_t msb__log_format_double(char *out, double v)
 {
     size_t o = 0;
@@ -170,16 +119,7 @@ size_t msb__log_format_double(char *out, double v)
         memcpy(out + o, "0.0", 3);
         return o + 3;
     }
-    size_t n = fixed_fast(out + o, a);
-    if (n != 0) {
-        return o + n;
-    }
-    n = msb__format_double(out + o, 32, a);
-    if (memchr(out + o, '.', n) == NULL && memchr(out + o, 'e', n) == NULL) {
-        memcpy(out + o + n, ".0", 2);
-        n += 2;
-    }
-    return o + n;
+    return o + msb__log_dtoa(out + o, a);
 }
 
 static void put_double(msb__buf_t *b, double v)

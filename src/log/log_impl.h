@@ -7,6 +7,7 @@
  *
  *   record.c   msb_log_write(): level check, sampling, context hook, duplicate keys, encoding
  *   encode.c   the JSON encoder of one record (timestamp, numbers, strings)
+ *   dtoa.c     doubles in their shortest form (Grisu2)
  *   queue.c    the bounded byte queue (a bip buffer) and the writer thread
  *   sink.c     stderr, file (reopen) and callback sinks
  *   child.c    child loggers and their bound fields
@@ -137,6 +138,8 @@ MSB_INTERNAL void msb__log_put_head(msb__buf_t *b, int64_t ts_ns, msb_log_level_
                                     const char *msg, size_t msg_len);
 /* RFC 3339 UTC with microseconds, 27 bytes, no NUL: 2026-11-24T08:00:00.123456Z. */
 MSB_INTERNAL void msb__log_format_ts(char out[27], int64_t ns);
+/* dtoa.c: a finite positive double, shortest digits (Grisu2), always with '.' or an exponent. */
+MSB_INTERNAL size_t msb__log_dtoa(char *out, double a);
 /* A double as a JSON number that round-trips (always with '.' or an exponent); out >= 40. */
 MSB_INTERNAL size_t msb__log_format_double(char *out, double v);
 

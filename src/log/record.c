@@ -18,14 +18,18 @@ static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
 /* Set while this thread runs the hook: a record it logs gets no context (no recursion). */
 static _Thread_local bool in_hook;
 
+/*
+ * Writer: seq odd, then the pair with release stores (so a reader that sees a new value also sees
+ * the odd seq), then seq even. Reader: acquire loads, retried until seq is even and unchanged.
+ * No fences (ThreadSanitizer does not model them).
+ */
 void msb_log_set_context_hook(msb_log_context_fn fn, void *user)
 {
     pthread_mutex_lock(&hook_mu);
     unsigned s = atomic_load_explicit(&hook_seq, memory_order_relaxed);
     atomic_store_explicit(&hook_seq, s + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&hook_fn, fn, memory_order_relaxed);
-    atomic_store_explicit(&hook_user, user, memory_order_relaxed);
+    atomic_store_explicit(&hook_fn, fn, memory_order_release);
+    atomic_store_explicit(&hook_user, user, memory_order_release);
     atomic_store_explicit(&hook_seq, s + 2, memory_order_release);
     pthread_mutex_unlock(&hook_mu);
 }
@@ -39,9 +43,8 @@ static size_t run_hook(msb_log_field_t *out)
     void *user;
     for (;;) {
         unsigned s1 = atomic_load_explicit(&hook_seq, memory_order_acquire);
-        fn = atomic_load_explicit(&hook_fn, memory_order_relaxed);
-        user = atomic_load_explicit(&hook_user, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
+        fn = atomic_load_explicit(&hook_fn, memory_order_acquire);
+        user = atomic_load_explicit(&hook_user, memory_order_acquire);
         if ((s1 & 1) == 0 && atomic_load_explicit(&hook_seq, memory_order_relaxed) == s1) {
             break;
         }

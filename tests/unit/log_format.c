@@ -187,6 +187,35 @@ Test(log_format, doubles_round_trip_exactly)
         cr_assert(strchr(out, '.') != NULL || strchr(out, 'e') != NULL, "%s", out);
     }
     char out[48];
+    static const double edges[] = {5e-324, 2.2250738585072009e-308, 2.2250738585072014e-308,
+                                   1.7976931348623157e308, 9007199254740992.0, 9007199254740993.0,
+                                   1e21, 1e22, 1e23, 123456789012345678.0, 0.5, 1.0, 2.0, 1024.0,
+                                   1e-6, 1e-7, 0.30000000000000004, 4.35, 1.0 / 3.0};
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+        for (int s = 1; s >= -1; s -= 2) {
+            double v = s * edges[i];
+            size_t n = msb__log_format_double(out, v);
+            out[n] = '\0';
+            cr_assert_eq(strtod(out, NULL), v, "%s for %.17g", out, v);
+            /* Never longer than the shortest %.{p}g that round-trips, plus Grisu2's one digit. */
+            int p = 1;
+            char g[48];
+            for (; p < 17; p++) {
+                snprintf(g, sizeof(g), "%.*g", p, v);
+                if (strtod(g, NULL) == v) {
+                    break;
+                }
+            }
+            size_t digits = 0; /* significant: from the first non-zero digit */
+            for (const char *c = out; *c != '\0' && *c != 'e'; c++) {
+                digits += (*c >= '1' && *c <= '9') || (*c == '0' && digits > 0);
+            }
+            /* 1e23 sits exactly on its double's rounding boundary, which Grisu2 excludes. */
+            if (edges[i] != 1e23) {
+                cr_assert_leq(digits, (size_t)p + 2, "%s for %s", out, g); /* + the ".0" */
+            }
+        }
+    }
     out[msb__log_format_double(out, 0.1)] = '\0';
     cr_assert_str_eq(out, "0.1");
     out[msb__log_format_double(out, 0.00125)] = '\0';
