@@ -149,8 +149,7 @@ void msb__buf_put_double_json(msb__buf_t *b, double v)
 
 static const char hex[] = "0123456789abcdef";
 
-/* 1 for the bytes a JSON string carries as they are: printable ASCII but '"' and '\\'. */
-static const unsigned char json_plain[256] = {
+const unsigned char msb__json_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
@@ -212,14 +211,15 @@ static size_t json_escape_ascii(unsigned char c, char esc[6])
 void msb__buf_put_json_str(msb__buf_t *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    if (msb__buf_reserve(b, n + 2) != MSB_OK) {
+    size_t room = b->cap - b->len; /* the call is skipped when the room is already there */
+    if ((b->failed != 0 || room < 3 || room - 3 < n) && msb__buf_reserve(b, n + 2) != MSB_OK) {
         return;
     }
     b->data[b->len++] = '"';
     size_t i = 0;
     while (i < n) {
         size_t run = i;
-        while (run < n && json_plain[p[run]]) {
+        while (run < n && msb__json_plain[p[run]]) {
             run++;
         }
         memcpy(b->data + b->len, p + i, run - i);
