@@ -8,14 +8,35 @@
 
 #include "log/log_impl.h"
 
-static inline void put(msb__buf_t *b, const void *p, size_t n)
+#define put msb__log_put
+
+/*
+ * A JSON string: short strings with nothing to escape (keys, most values) are copied here in
+ * place; anything else goes to msb__buf_put_json_str().
+ */
+static inline void put_str(msb__buf_t *b, const char *s, size_t n)
 {
-    if (MSB_LIKELY(b->cap - b->len > n)) {
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-    } else {
-        msb__buf_append(b, p, n);
+    if (n <= 64 && b->cap - b->len > n + 2) {
+        const unsigned char *p = (const unsigned char *)s;
+        size_t i = 0;
+        while (i < n && msb__json_plain[p[i]]) {
+            i++;
+        }
+        if (i == n) {
+            char *o = b->data + b->len;
+            o[0] = '"';
+            if (n >= 8 && n <= 16) { /* two overlapping words instead of a memcpy call */
+                memcpy(o + 1, s, 8);
+                memcpy(o + 1 + n - 8, s + n - 8, 8);
+            } else {
+                memcpy(o + 1, s, n);
+            }
+            o[n + 1] = '"';
+            b->len += n + 2;
+            return;
+        }
     }
+    msb__buf_put_json_str(b, s, n);
 }
 
 #define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
@@ -76,12 +97,9 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-void msb__log_format_ts(char out[27], int64_t ns)
+/* "YYYY-MM-DDTHH:MM:SS" of a second since the epoch. */
+static void format_second(char out[19], int64_t secs)
 {
-    /* int64 nanoseconds span the years 1677..2262: the year always has four digits. */
-    int64_t us = ns / 1000 - (ns % 1000 < 0);
-    int64_t secs = us / 1000000 - (us % 1000000 < 0);
-    int64_t frac = us - secs * 1000000;
     int64_t days = secs / 86400 - (secs % 86400 < 0);
     int64_t sod = secs - days * 86400;
     int64_t y;
@@ -100,6 +118,25 @@ void msb__log_format_ts(char out[27], int64_t ns)
     two(out + 14, (unsigned)(sod / 60 % 60));
     out[16] = ':';
     two(out + 17, (unsigned)(sod % 60));
+}
+
+/* The last second formatted on this thread: most records only add their microseconds. */
+static _Thread_local struct {
+    int64_t secs;
+    char text[19];
+} ts_cache = {INT64_MIN, {0}};
+
+void msb__log_format_ts(char out[27], int64_t ns)
+{
+    /* int64 nanoseconds span the years 1677..2262: the year always has four digits. */
+    int64_t us = ns / 1000 - (ns % 1000 < 0);
+    int64_t secs = us / 1000000 - (us % 1000000 < 0);
+    int64_t frac = us - secs * 1000000;
+    if (secs != ts_cache.secs) {
+        format_second(ts_cache.text, secs);
+        ts_cache.secs = secs;
+    }
+    memcpy(out, ts_cache.text, 19);
     out[19] = '.';
     two(out + 20, (unsigned)(frac / 10000));
     two(out + 22, (unsigned)(frac / 100 % 100));
@@ -143,7 +180,7 @@ static void put_double(msb__buf_t *b, double v)
 void msb__log_put_field(msb__buf_t *b, const msb_log_field_t *f, size_t klen)
 {
     PUT_LIT(b, ",");
-    msb__buf_put_json_str(b, f->key, klen);
+    put_str(b, f->key, klen);
     PUT_LIT(b, ":");
     switch (f->type) {
     case MSB_LOG_STRING:
@@ -151,7 +188,7 @@ void msb__log_put_field(msb__buf_t *b, const msb_log_field_t *f, size_t klen)
             PUT_LIT(b, "null");
         } else {
             size_t n = f->v.s.len == MSB_LOG_NTS ? strlen(f->v.s.ptr) : f->v.s.len;
-            msb__buf_put_json_str(b, f->v.s.ptr, n);
+            put_str(b, f->v.s.ptr, n);
         }
         break;
     case MSB_LOG_INT:
@@ -191,5 +228,5 @@ void msb__log_put_head(msb__buf_t *b, int64_t ts_ns, msb_log_level_t level, cons
     msb__log_format_ts(head + 7, ts_ns);
     put(b, head, sizeof(head));
     put(b, level_text[level].text, level_text[level].len);
-    msb__buf_put_json_str(b, msg, msg_len);
+    put_str(b, msg, msg_len);
 }

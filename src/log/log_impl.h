@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "core/buf.h"
 #include "core/common.h"
@@ -126,6 +127,17 @@ static inline uint32_t msb__log_key_tag(const char *key, size_t klen)
 {
     return (uint32_t)(klen & 0xffff) | ((uint32_t)(unsigned char)key[0] << 16) |
            ((uint32_t)(unsigned char)key[klen - 1] << 24);
+}
+
+/* Append n bytes: one comparison and a memcpy when the room is there, else msb__buf_append(). */
+static inline void msb__log_put(msb__buf_t *b, const void *p, size_t n)
+{
+    if (MSB_LIKELY(b->cap - b->len > n)) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+    } else {
+        msb__buf_append(b, p, n);
+    }
 }
 
 /* Whether a key is one of the record's own (ts, level, msg, service). */

@@ -129,52 +129,66 @@ static const msb_log_field_t *field_at(const record_t *r, size_t i)
     return i < r->nctx ? &r->ctx[i] : &r->fields[i - r->nctx];
 }
 
-static bool same_key(const msb_log_field_t *a, const msb_log_field_t *b, size_t klen)
+/* Whether a later item (after i) has the same key as item i. */
+static bool key_repeats(const record_t *r, size_t i)
 {
-    return memcmp(a->key, b->key, klen) == 0;
+    const item_t *it = &r->items[i];
+    for (size_t j = i + 1; j < r->m; j++) {
+        if (r->items[j].tag == it->tag && r->items[j].klen == it->klen &&
+            memcmp(field_at(r, i)->key, field_at(r, j)->key, it->klen) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
-/* Check keys, apply "the last occurrence wins", find overridden bound fields; count bad ones. */
+/* Mark the bound fields whose key item i overrides. */
+static void override_bound(record_t *r, size_t i)
+{
+    const msb_log_t *lg = r->lg;
+    const item_t *it = &r->items[i];
+    for (size_t b = 0; b < lg->nbound; b++) {
+        if (lg->bound[b].tag == it->tag && lg->bound[b].klen == it->klen &&
+            memcmp(lg->bound[b].key, field_at(r, i)->key, it->klen) == 0) {
+            if (!r->filter_bound) {
+                memset(r->bound_skip, 0, lg->nbound);
+                r->filter_bound = true;
+            }
+            r->bound_skip[b] = true;
+        }
+    }
+}
+
+/*
+ * Check keys, apply "the last occurrence wins", find overridden bound fields; count bad keys.
+ * Walking backwards with a 64-bit filter of the tags seen, a key is compared with the later ones
+ * only when its filter bit is already set: linear time when keys are distinct.
+ */
 static uint64_t prepare(record_t *r)
 {
     uint64_t bad = 0;
-    for (size_t i = 0; i < r->m; i++) {
+    uint64_t seen = 0;
+    for (size_t i = r->m; i-- > 0;) {
         const msb_log_field_t *f = field_at(r, i);
+        item_t *it = &r->items[i];
         size_t klen = f->key == NULL ? 0 : strlen(f->key);
+        it->klen = SKIP;
+        it->tag = 0;
         if (klen == 0 || klen >= SKIP || (unsigned)f->type > MSB_LOG_BOOL ||
             msb__log_key_reserved(f->key, klen)) {
-            r->items[i].klen = SKIP;
-            r->items[i].tag = 0;
             bad++;
             continue;
         }
-        r->items[i].klen = (uint32_t)klen;
-        r->items[i].tag = msb__log_key_tag(f->key, klen);
-    }
-    for (size_t i = 0; i < r->m; i++) {
-        item_t *it = &r->items[i];
-        if (it->klen == SKIP) {
+        it->klen = (uint32_t)klen;
+        it->tag = msb__log_key_tag(f->key, klen);
+        uint64_t bit = UINT64_C(1) << (it->tag % 64);
+        if ((seen & bit) != 0 && key_repeats(r, i)) {
+            it->klen = SKIP; /* a later field wins */
             continue;
         }
-        for (size_t j = i + 1; j < r->m; j++) {
-            if (r->items[j].tag == it->tag && r->items[j].klen == it->klen &&
-                same_key(field_at(r, i), field_at(r, j), it->klen)) {
-                it->klen = SKIP;
-                break;
-            }
-        }
-        const msb_log_t *lg = r->lg;
-        if (it->klen != SKIP && (lg->bloom >> (it->tag % 64) & 1) != 0) {
-            for (size_t b = 0; b < lg->nbound; b++) {
-                if (lg->bound[b].tag == it->tag && lg->bound[b].klen == it->klen &&
-                    memcmp(lg->bound[b].key, field_at(r, i)->key, it->klen) == 0) {
-                    if (!r->filter_bound) {
-                        memset(r->bound_skip, 0, lg->nbound);
-                        r->filter_bound = true;
-                    }
-                    r->bound_skip[b] = true;
-                }
-            }
+        seen |= bit;
+        if ((r->lg->bloom & bit) != 0) {
+            override_bound(r, i);
         }
     }
     return bad;
@@ -185,12 +199,12 @@ static msb_status_t encode(const record_t *r, msb__buf_t *b)
     const msb_log_t *lg = r->lg;
     msb__log_put_head(b, r->ts, r->level, r->msg, r->msg_len);
     if (!r->filter_bound) {
-        msb__buf_append(b, lg->frag, lg->frag_len);
+        msb__log_put(b, lg->frag, lg->frag_len);
     } else {
-        msb__buf_append(b, lg->frag, lg->svc_len);
+        msb__log_put(b, lg->frag, lg->svc_len);
         for (size_t i = 0; i < lg->nbound; i++) {
             if (!r->bound_skip[i]) {
-                msb__buf_append(b, lg->frag + lg->bound[i].off, lg->bound[i].len);
+                msb__log_put(b, lg->frag + lg->bound[i].off, lg->bound[i].len);
             }
         }
     }
@@ -199,7 +213,7 @@ static msb_status_t encode(const record_t *r, msb__buf_t *b)
             msb__log_put_field(b, field_at(r, i), r->items[i].klen);
         }
     }
-    msb__buf_append(b, "}\n", 2);
+    msb__log_put(b, "}\n", 2);
     return msb__buf_status(b);
 }
 
