@@ -150,11 +150,8 @@ static int digit_gen(diyfp_t w, diyfp_t hi, uint64_t delta, char *buf, int *k)
     int len = 0;
     while (kappa > 0) {
         uint32_t div = pow10_u32[kappa - 1];
-        uint32_t d = p1 / div;
+        buf[len++] = (char)('0' + p1 / div); /* the first is not 0: p1 >= 10^(kappa-1) */
         p1 %= div;
-        if (d != 0 || len != 0) {
-            buf[len++] = (char)('0' + d);
-        }
         kappa--;
         uint64_t rest = ((uint64_t)p1 << shift) + p2;
         if (rest <= delta) {
@@ -168,10 +165,7 @@ static int digit_gen(diyfp_t w, diyfp_t hi, uint64_t delta, char *buf, int *k)
         p2 *= 10;
         delta *= 10;
         unit *= 10;
-        unsigned d = (unsigned)(p2 >> shift);
-        if (d != 0 || len != 0) {
-            buf[len++] = (char)('0' + d);
-        }
+        buf[len++] = (char)('0' + (p2 >> shift)); /* p1 >= 8 (GAMMA): digits came before */
         p2 &= one - 1;
         kappa--;
         if (p2 <= delta) {
@@ -210,7 +204,8 @@ size_t msb__log_dtoa(char *out, double a)
     if (k >= 0 && dp <= 21) { /* an integer: digits, zeros, ".0" */
         memcpy(out, d, (size_t)len);
         memset(out + len, '0', (size_t)k);
-        memcpy(out + dp, ".0", 2);
+        out[dp] = '.';
+        out[dp + 1] = '0';
         return (size_t)dp + 2;
     }
     if (dp > 0 && dp <= 21) { /* ddd.ddd */

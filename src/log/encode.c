@@ -153,7 +153,9 @@ size_t msb__log_format_double(char *out, double v)
         a = -v;
     }
     if (a == 0.0) {
-        memcpy(out + o, "0.0", 3);
+        out[o] = '0';
+        out[o + 1] = '.';
+        out[o + 2] = '0';
         return o + 3;
     }
     return o + msb__log_dtoa(out + o, a);
@@ -223,8 +225,7 @@ static const struct {
 void msb__log_put_head(msb__buf_t *b, int64_t ts_ns, msb_log_level_t level, const char *msg,
                        size_t msg_len)
 {
-    char head[7 + 27];
-    memcpy(head, "{\"ts\":\"", 7);
+    char head[7 + 27] = "{\"ts\":\"";
     msb__log_format_ts(head + 7, ts_ns);
     put(b, head, sizeof(head));
     put(b, level_text[level].text, level_text[level].len);

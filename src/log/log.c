@@ -123,7 +123,7 @@ static msb_status_t read_opts(const msb_log_opts_t *opts, msb_log_opts_t *o, msb
     TAKE(o, opts, sample_first);
     TAKE(o, opts, sample_thereafter);
     TAKE(o, opts, sample_tick_ms);
-    TAKE(o, opts, clock);
+    TAKE(o, opts, clock); // NOLINT(bugprone-sizeof-expression): the pointer field's own size
     return MSB_OK;
 }
 
@@ -209,7 +209,8 @@ static msb_status_t core_alloc(const msb_log_opts_t *o, msb__log_core_t **out, m
 {
     msb__log_core_t *c = msb__calloc(1, sizeof(*c));
     if (c == NULL) {
-        return msb__err_nomem(err, "the logger");
+        msb__err_nomem(err, "the logger");
+        return MSB_ENOMEM;
     }
     atomic_init(&c->level, (int)o->level);
     atomic_init(&c->refs, 1);

@@ -42,18 +42,14 @@ typedef struct msb__log_sampler {
 } msb__log_sampler_t;
 
 typedef struct msb__log_core {
-    _Atomic int level;   /* first: the filter is one load */
-    _Atomic size_t refs; /* loggers of the family still alive */
-    bool builtin;        /* the static default logger: never freed */
-    bool async;          /* a writer thread and a queue; else writes under sink_mu */
+    /* Fields are grouped by size (no padding holes); comments say which lock guards them. */
     const msb_clock_t *clock;
+    msb__log_sampler_t *sampler; /* NULL: no sampling */
+    _Atomic size_t refs;         /* loggers of the family still alive */
 
     /* sink: sink_mu serialises writes with reopen's descriptor swap */
     pthread_mutex_t sink_mu;
-    msb_log_sink_kind_t kind;
-    int fd;
     char *path;
-    unsigned file_mode;
     msb_log_sink_fn callback;
     void *callback_user;
 
@@ -61,25 +57,18 @@ typedef struct msb__log_core {
     pthread_mutex_t mu;
     pthread_cond_t wake; /* the writer waits here */
     pthread_cond_t room; /* blocked producers and flushers wait here */
+    pthread_t writer;
     char *ring;
     size_t cap;
     size_t a_start;
     size_t a_end;
     size_t b_end;
-    bool b_on;
     size_t pending;     /* bytes queued and not yet taken by the writer */
     uint64_t in_bytes;  /* bytes ever queued */
     uint64_t out_bytes; /* bytes ever handed to the sink */
     size_t threshold;   /* the writer writes once this many bytes wait */
     int64_t interval_ns;
-    msb_log_overflow_t overflow;
     int64_t block_ns;
-    bool writer_idle;
-    bool stop;
-    unsigned room_waiters;
-    unsigned flush_waiters;
-    pthread_t writer;
-    bool writer_started;
 
     /* counters: under mu (async) or sink_mu (synchronous) */
     uint64_t queued;
@@ -91,7 +80,19 @@ typedef struct msb__log_core {
     _Atomic uint64_t format_failed;
     _Atomic uint64_t bad_fields;
 
-    msb__log_sampler_t *sampler; /* NULL: no sampling */
+    _Atomic int level; /* the threshold: the filter is one load */
+    msb_log_sink_kind_t kind;
+    int fd;
+    unsigned file_mode;
+    msb_log_overflow_t overflow;
+    unsigned room_waiters;
+    unsigned flush_waiters;
+    bool builtin; /* the static default logger: never freed */
+    bool async;   /* a writer thread and a queue; else writes under sink_mu */
+    bool b_on;
+    bool writer_idle;
+    bool stop;
+    bool writer_started;
 } msb__log_core_t;
 
 /* One bound field of a logger: its bytes in the fragment and its raw key, for overrides. */
