@@ -85,6 +85,11 @@ typedef struct msb_log_field {
     } v;
 } msb_log_field_t;
 
+/*
+ * The field constructors below are C compound literals (C99 and later); C++ code fills
+ * msb_log_field_t arrays directly.
+ */
+
 /** A string length meaning "up to the terminating NUL". */
 #define MSB_LOG_NTS ((size_t)-1)
 
@@ -239,7 +244,8 @@ MSB_API msb_status_t msb_log_child(msb_log_t *parent, const msb_log_field_t *fie
  * the built-in default logger. If `lg` is installed as the default, the built-in one is restored.
  *
  * Waits until the sink has taken every queued record (a callback sink that never returns hangs
- * it). Ownership: `lg` is released. Thread-safety: no other thread may use `lg` any more.
+ * it). Ownership: `lg` is released. Thread-safety: no other thread may use `lg` any more, and
+ * the family's own callback sink must not free its last logger.
  * @since 0.1
  */
 MSB_API void msb_log_free(msb_log_t *lg);
