@@ -455,7 +455,7 @@ MSB_API size_t msb_trace_log_context(struct msb_log_field *out, size_t max, void
 /**
  * @brief Install msb_trace_log_context() as the logger's context hook (providers do it by
  * default, see `log_hook`). Process-wide.
- * @return #MSB_OK, or #MSB_ENOTSUP when this build has no logger.
+ * @return #MSB_OK.
  * Thread-safety: as msb_log_set_context_hook().
  * @since 0.1
  */

@@ -1,18 +1,5 @@
-/*
- * Logs joined to traces: the logger's context hook, filled from the thread's current span.
- *
- * The hook has the shape log.h declares (msb_log_context_fn). Until log.h is part of the tree,
- * log_fields.h mirrors the two types the hook writes, so the hook builds and is tested now; once
- * log.h exists it is used instead and msb_trace_install_log_hook() installs the hook.
- */
-#if __has_include("msb/log.h")
+/* Logs joined to traces: the logger's context hook, filled from the thread's current span. */
 #include "msb/log.h"
-#define MSB__HAVE_LOG 1
-#else
-#include "trace/log_fields.h"
-#define MSB__HAVE_LOG 0
-#endif
-
 #include "trace/internal.h"
 
 size_t msb_trace_log_context(struct msb_log_field *out, size_t max, void *user)
@@ -39,10 +26,6 @@ size_t msb_trace_log_context(struct msb_log_field *out, size_t max, void *user)
 
 msb_status_t msb_trace_install_log_hook(void)
 {
-#if MSB__HAVE_LOG
     msb_log_set_context_hook(msb_trace_log_context, NULL);
     return MSB_OK;
-#else
-    return MSB_ENOTSUP;
-#endif
 }
