@@ -13,6 +13,7 @@
 #include "msb/version.h"
 #include "msb/clock.h"
 #include "msb/log.h"
+#include "msb/ratelimit_redis.h"
 #include "msb/trace.h"
 
 #endif /* MSB_MSB_H */
