@@ -11,9 +11,11 @@
  *
  * @code
  * static const msb_config_key_t keys[] = {
- *     {"http.listen", MSB_CONFIG_STRING, "127.0.0.1:8080", "address to listen on", 0},
- *     {"http.timeout", MSB_CONFIG_DURATION, "5s", "request deadline", MSB_CONFIG_RELOADABLE,
- *      "1ms", "10m"},
+ *     {.name = "http.listen", .type = MSB_CONFIG_STRING, .default_value = "127.0.0.1:8080",
+ *      .description = "Address the HTTP server listens on."},
+ *     {.name = "http.timeout", .type = MSB_CONFIG_DURATION, .default_value = "5s",
+ *      .min = "1ms", .max = "10m", .flags = MSB_CONFIG_RELOADABLE,
+ *      .description = "Deadline of one request."},
  * };
  * msb_config_opts_t o = MSB_CONFIG_OPTS_INIT;
  * o.file = "config/app.json";
@@ -71,8 +73,9 @@ typedef enum msb_config_type {
 /**
  * @brief One key of a schema. Modules declare theirs in one `static const` array.
  *
- * `default_value`, `min` and `max` are written in the key's own syntax (`"5s"`, `"1MiB"`,
- * `"65535"`) and checked when the table is added. The strings are borrowed: the table must stay
+ * Write entries with designated initializers (fields left out are 0/NULL). `default_value`,
+ * `min` and `max` are written in the key's own syntax (`"5s"`, `"1MiB"`, `"65535"`) and checked
+ * when the table is added. The strings are borrowed: the table must stay
  * valid until msb_config_free() (a static table does). Fields may be appended in later versions;
  * msb_config_add_keys() takes the element size, so old tables keep working.
  * @since 0.1

@@ -9,13 +9,13 @@
 #define FILE_MAX_LIMIT ((size_t)1 << 30)
 
 static const msb_config_key_t builtin_keys[] = {
-    {"config", MSB_CONFIG_STRING, NULL,
-     "Path of the JSON configuration file; the profile overlay <name>.<profile>.json is read "
-     "from beside it. Empty: no file.",
-     0, NULL, NULL, NULL},
-    {"profile", MSB_CONFIG_STRING, NULL,
-     "Profile whose overlay file is applied over the configuration file (dev, staging, prod).", 0,
-     NULL, NULL, NULL},
+    {.name = "config",
+     .type = MSB_CONFIG_STRING,
+     .description = "Path of the JSON configuration file; the profile overlay "
+                    "<name>.<profile>.json is read from beside it. Empty: no file."},
+    {.name = "profile",
+     .type = MSB_CONFIG_STRING,
+     .description = "Profile whose overlay file is applied over the configuration file."},
 };
 
 const char *msb__config_type_name(msb_config_type_t t)

@@ -209,6 +209,8 @@ MSB_INTERNAL bool msb__config_value_equal(msb_config_type_t t, const cfg_value_t
 /* Append the value as text (JSON-style string quoting, bare numbers, lists as arrays). */
 MSB_INTERNAL void msb__config_value_text(msb__buf_t *out, const cfg_key_t *k, const cfg_value_t *v);
 MSB_INTERNAL void msb__config_blob_free_all(cfg_blob_t *b);
+/* "a|b|c" as "a, b, c". */
+MSB_INTERNAL void msb__config_words(const char *words, char *out, size_t size);
 
 /* ---- building a snapshot (build.c) ---------------------------------------------------------- */
 MSB_INTERNAL msb_status_t msb__config_build_begin(msb_config_t *cfg, cfg_build_t *b,

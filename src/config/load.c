@@ -128,9 +128,10 @@ static msb_status_t resolve(msb_config_t *cfg, msb_error_t *err)
                                      sizeof(near))) {
             snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", near);
         }
+        char list[160];
+        msb__config_words(cfg->profiles, list, sizeof(list));
         return msb__err(err, MSB_EINVAL, "profile: %s is not one of %s (from %s)%s", q,
-                        cfg->profiles[0] != '\0' ? cfg->profiles : "(no profiles are defined)",
-                        from, hint);
+                        list[0] != '\0' ? list : "(no profiles are defined)", from, hint);
     }
     cfg->profile = msb__strdup(profile);
     if (cfg->profile == NULL) {

@@ -127,6 +127,31 @@ static const char *type_word(msb_config_type_t t)
     return (unsigned)t < MSB_ARRAY_LEN(names) ? names[t] : "";
 }
 
+/* Append text wrapped at 100 columns, each line indented by 6 spaces. */
+static void wrapped(msb__buf_t *b, const char *text)
+{
+    size_t col = 6;
+    msb__buf_puts(b, "      ");
+    while (*text != '\0') {
+        const char *sp = strchr(text, ' ');
+        size_t wl = sp != NULL ? (size_t)(sp - text) : strlen(text);
+        if (col > 6 && col + 1 + wl > 100) {
+            msb__buf_puts(b, "\n      ");
+            col = 6;
+        } else if (col > 6) {
+            msb__buf_putc(b, ' ');
+            col++;
+        }
+        msb__buf_append(b, text, wl);
+        col += wl;
+        text += wl;
+        while (*text == ' ') {
+            text++;
+        }
+    }
+    msb__buf_putc(b, '\n');
+}
+
 static void help_key(msb__buf_t *b, const msb_config_t *cfg, const cfg_key_t *k)
 {
     char env[CFG_KEY_MAX * 2 + 64];
@@ -135,25 +160,36 @@ static void help_key(msb__buf_t *b, const msb_config_t *cfg, const cfg_key_t *k)
         msb__config_env_name(cfg, k->name, k->len, env, sizeof(env));
         msb__buf_printf(b, "  (env %s)", env);
     }
-    msb__buf_puts(b, "\n      ");
-    msb__buf_puts(b, k->description);
+    msb__buf_putc(b, '\n');
+    msb__buf_t t = MSB__BUF_INIT;
+    msb__buf_puts(&t, k->description);
     const char *sep = k->description[0] != '\0' ? " [" : "[";
-    size_t mark = b->len;
+    size_t mark = t.len;
     if (k->def.layer == MSB_CONFIG_LAYER_DEFAULT) {
-        msb__buf_printf(b, "%sdefault ", sep);
-        msb__config_value_text(b, k, &k->def);
+        msb__buf_printf(&t, "%sdefault ", sep);
+        if ((k->flags & MSB_CONFIG_SECRET) != 0) {
+            msb__buf_puts(&t, "<redacted>");
+        } else {
+            msb__config_value_text(&t, k, &k->def);
+        }
         sep = "; ";
     }
     if (k->has_min && k->has_max) {
-        msb__buf_printf(b, "%s%s to %s", sep, k->min_text, k->max_text);
+        msb__buf_printf(&t, "%s%s to %s", sep, k->min_text, k->max_text);
         sep = "; ";
     } else if (k->has_min || k->has_max) {
-        msb__buf_printf(b, "%s%s %s", sep, k->has_min ? "at least" : "at most",
+        msb__buf_printf(&t, "%s%s %s", sep, k->has_min ? "at least" : "at most",
                         k->has_min ? k->min_text : k->max_text);
         sep = "; ";
     }
-    if (k->choices != NULL) {
-        msb__buf_printf(b, "%sone of %s", sep, k->choices);
+    const char *choices = k->choices;
+    if ((k->flags & CFG_META) != 0 && strcmp(k->name, "profile") == 0 && cfg->profiles[0] != '\0') {
+        choices = cfg->profiles;
+    }
+    if (choices != NULL) {
+        char list[CFG_WHY_MAX];
+        msb__config_words(choices, list, sizeof(list));
+        msb__buf_printf(&t, "%sone of %s", sep, list);
         sep = "; ";
     }
     static const struct {
@@ -164,14 +200,19 @@ static void help_key(msb__buf_t *b, const msb_config_t *cfg, const cfg_key_t *k)
                  {MSB_CONFIG_RELOADABLE, "reloadable"}};
     for (size_t f = 0; f < MSB_ARRAY_LEN(flags); f++) {
         if ((k->flags & flags[f].flag) != 0) {
-            msb__buf_printf(b, "%s%s", sep, flags[f].word);
+            msb__buf_printf(&t, "%s%s", sep, flags[f].word);
             sep = "; ";
         }
     }
-    if (b->len != mark) {
-        msb__buf_putc(b, ']');
+    if (t.len != mark) {
+        msb__buf_putc(&t, ']');
     }
-    msb__buf_putc(b, '\n');
+    if (msb__buf_status(&t) != MSB_OK) {
+        b->failed = MSB_ENOMEM;
+    } else if (t.len > 0) {
+        wrapped(b, t.data);
+    }
+    msb__buf_free(&t);
 }
 
 msb_status_t msb_config_print_help(const msb_config_t *cfg, FILE *out, msb_error_t *err)

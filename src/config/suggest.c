@@ -47,6 +47,9 @@ size_t msb__config_distance(const char *a, size_t an, const char *b, size_t bn)
 /* How far a suggestion may be from what was written. */
 static size_t allowed(size_t n)
 {
+    if (n <= 2) {
+        return 0; /* one edit turns "a" into anything */
+    }
     return n <= 4 ? 1 : (n <= 12 ? 2 : 3);
 }
 

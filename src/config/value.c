@@ -323,7 +323,9 @@ static msb_status_t check(const cfg_key_t *k, const cfg_value_t *v, char *why)
         if (msb__config_suggest_word(k->choices, v->v.s, n, near, sizeof(near))) {
             snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", near);
         }
-        return why_set(why, "%s is not one of %s%s", q, k->choices, hint);
+        char list[CFG_WHY_MAX / 2];
+        msb__config_words(k->choices, list, sizeof(list));
+        return why_set(why, "%s is not one of %s%s", q, list, hint);
     }
     return MSB_OK;
 }
@@ -384,6 +386,22 @@ bool msb__config_value_equal(msb_config_type_t t, const cfg_value_t *a, const cf
         return true;
     default:
         return a->v.i == b->v.i;
+    }
+}
+
+void msb__config_words(const char *words, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *w = words; *w != '\0' && o + 3 < size; w++) {
+        if (*w == '|') {
+            out[o++] = ',';
+            out[o++] = ' ';
+        } else {
+            out[o++] = *w;
+        }
+    }
+    if (size > 0) {
+        out[o < size ? o : size - 1] = '\0';
     }
 }
 
