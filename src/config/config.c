@@ -196,7 +196,13 @@ msb_status_t msb_config_new(const msb_config_opts_t *opts, msb_config_t **out, m
     if (cfg == NULL) {
         return msb__err_nomem(err, "a configuration");
     }
-    if (pthread_rwlock_init(&cfg->lock, NULL) != 0) {
+    /* Writers first: a reload must not starve behind readers that never pause. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int lrc = pthread_rwlock_init(&cfg->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (lrc != 0) {
         msb__free(cfg);
         return msb__err_nomem(err, "a configuration lock");
     }

@@ -120,6 +120,8 @@ struct msb_config {
     char *path;
     bool path_explicit;
     char path_from[CFG_KEY_MAX + 8]; /* "--config", "MSB_CONFIG" or "the options" */
+    bool base_seen;                  /* the files existed at load: a reload requires them */
+    bool overlay_seen;
     char *profile;
     /* values */
     pthread_rwlock_t lock; /* guards snap (readers) */

@@ -27,6 +27,8 @@ static void reset(msb_config_t *cfg)
     cfg->path = NULL;
     cfg->profile = NULL;
     cfg->path_explicit = false;
+    cfg->base_seen = false;
+    cfg->overlay_seen = false;
     cfg->action = MSB_CONFIG_ACTION_RUN;
 }
 
@@ -140,14 +142,15 @@ static msb_status_t resolve(msb_config_t *cfg, msb_error_t *err)
     return MSB_OK;
 }
 
-/* One file as its own pass; a missing file is skipped unless required. */
+/* One file as its own pass; a missing file is skipped unless required (*seen says which). */
 static msb_status_t apply_file(cfg_build_t *b, const char *path, bool required, const char *from,
-                               msb_error_t *err)
+                               bool *seen, msb_error_t *err)
 {
     char *text = NULL;
     size_t len = 0;
     char why[CFG_WHY_MAX];
     msb_status_t rc = msb__config_read_file(path, b->cfg->file_max, &text, &len, why);
+    *seen = rc != MSB_ENOTFOUND;
     if (rc == MSB_ENOTFOUND && !required) {
         return MSB_OK;
     }
@@ -185,14 +188,23 @@ msb_status_t msb__config_build_all(cfg_build_t *b, msb_error_t *err)
     msb_config_t *cfg = b->cfg;
     msb_status_t rc = MSB_OK;
     if (cfg->path != NULL) {
-        rc = apply_file(b, cfg->path, cfg->path_explicit || cfg->file_required, cfg->path_from,
-                        err);
+        /* at a reload, files that existed at load are required: a file that vanished (or a
+         * mount that went away) must not silently put keys back to their defaults */
+        bool required = cfg->path_explicit || cfg->file_required || cfg->base_seen;
+        bool seen = false;
+        rc = apply_file(b, cfg->path, required, cfg->path_from, &seen, err);
+        if (!cfg->loaded) {
+            cfg->base_seen = seen;
+        }
         if (rc == MSB_OK && cfg->profile != NULL) {
             char *overlay = overlay_path(cfg->path, cfg->profile);
             if (overlay == NULL) {
                 return msb__err_nomem(err, "the profile file path");
             }
-            rc = apply_file(b, overlay, false, "the profile", err);
+            rc = apply_file(b, overlay, cfg->overlay_seen, "the profile", &seen, err);
+            if (!cfg->loaded) {
+                cfg->overlay_seen = seen;
+            }
             msb__free(overlay);
         }
     }
