@@ -107,19 +107,19 @@ typedef enum msb_config_layer {
  * 0.1 */
 typedef enum msb_config_unknown {
     MSB_CONFIG_UNKNOWN_ERROR = 0, /**< loading fails, naming the variable (default) */
-    MSB_CONFIG_UNKNOWN_WARN = 1,  /**< the `warn` callback of the options is told; loading goes on */
+    MSB_CONFIG_UNKNOWN_WARN = 1, /**< the `warn` callback of the options is told; loading goes on */
     MSB_CONFIG_UNKNOWN_IGNORE = 2 /**< silently ignored */
 } msb_config_unknown_t;
 
 /** @brief Options of msb_config_new(). Initialise with #MSB_CONFIG_OPTS_INIT. @since 0.1 */
 typedef struct msb_config_opts {
-    size_t size;              /**< sizeof(msb_config_opts_t), set by #MSB_CONFIG_OPTS_INIT */
-    const char *file;         /**< default file path; `--config`/`MSB_CONFIG` override; NULL: none */
-    bool file_required;       /**< fail when the default file does not exist (default false) */
-    const char *profile;      /**< profile when neither `--profile` nor `MSB_PROFILE` is given */
-    const char *profiles;     /**< allowed profile names, `|`-separated ("dev|staging|prod") */
-    const char *env_prefix;   /**< prefix of environment variables ("MSB_"); "" disables them */
-    char *const *envp;        /**< NULL-terminated `NAME=value` array; NULL: the process's */
+    size_t size;            /**< sizeof(msb_config_opts_t), set by #MSB_CONFIG_OPTS_INIT */
+    const char *file;       /**< default file path; `--config`/`MSB_CONFIG` override; NULL: none */
+    bool file_required;     /**< fail when the default file does not exist (default false) */
+    const char *profile;    /**< profile when neither `--profile` nor `MSB_PROFILE` is given */
+    const char *profiles;   /**< allowed profile names, `|`-separated ("dev|staging|prod") */
+    const char *env_prefix; /**< prefix of environment variables ("MSB_"); "" disables them */
+    char *const *envp;      /**< NULL-terminated `NAME=value` array; NULL: the process's */
     msb_config_unknown_t unknown_env;              /**< unknown `MSB_…` variables */
     void (*warn)(void *user, const char *message); /**< warnings (unknown_env = WARN) */
     void *warn_user;                               /**< passed to `warn` */
@@ -393,8 +393,7 @@ MSB_API msb_status_t msb_config_unwatch(msb_config_t *cfg, uint64_t id);
  * Thread-safety: safe from any thread.
  * @since 0.1
  */
-MSB_API msb_status_t msb_config_parse_duration(const char *text, int64_t *out_ns,
-                                               msb_error_t *err);
+MSB_API msb_status_t msb_config_parse_duration(const char *text, int64_t *out_ns, msb_error_t *err);
 
 /**
  * @brief Parse a byte size (`512`, `64KiB`, `1MB`, `1.5GiB`) as configuration values are parsed.

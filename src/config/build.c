@@ -138,8 +138,9 @@ static msb_status_t read_secret(cfg_build_t *b, const cfg_key_t *k, const cfg_ra
         pl = json_string_length(raw->json);
     }
     if (pl == 0 || memchr(p, '\0', pl) != NULL) {
-        return msb__err(err, MSB_EINVAL, "%s_file: expected a file path, got an empty value "
-                                         "(from %s)",
+        return msb__err(err, MSB_EINVAL,
+                        "%s_file: expected a file path, got an empty value "
+                        "(from %s)",
                         k->name, where);
     }
     *path = msb__config_path_join(o->base_dir, p, pl);
@@ -224,8 +225,9 @@ msb_status_t msb__config_assign(cfg_build_t *b, size_t key, bool file_ref, const
         char where[160];
         origin_text(o, where, sizeof(where));
         if ((k->flags & MSB_CONFIG_SECRET) != 0) {
-            msb__err(err, rc, "%s: invalid value (not shown: the key is secret); expected %s "
-                              "(from %s%s%s)",
+            msb__err(err, rc,
+                     "%s: invalid value (not shown: the key is secret); expected %s "
+                     "(from %s%s%s)",
                      k->name, msb__config_type_name(k->type), where, path ? ", file " : "",
                      path ? path : "");
         } else {

@@ -181,8 +181,9 @@ msb_status_t msb_config_new(const msb_config_opts_t *opts, msb_config_t **out, m
     msb_config_opts_t o = MSB_CONFIG_OPTS_INIT;
     if (opts != NULL) {
         if (opts->size < offsetof(msb_config_opts_t, file) + sizeof(opts->file)) {
-            return msb__err(err, MSB_EINVAL, "config: opts->size is too small; use "
-                                             "MSB_CONFIG_OPTS_INIT");
+            return msb__err(err, MSB_EINVAL,
+                            "config: opts->size is too small; use "
+                            "MSB_CONFIG_OPTS_INIT");
         }
         size_t n = opts->size < sizeof(o) ? opts->size : sizeof(o);
         memcpy(&o, opts, n);

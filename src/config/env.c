@@ -15,14 +15,13 @@ static char *const *env_list(const msb_config_t *cfg)
     return cfg->envp != NULL ? cfg->envp : environ;
 }
 
-void msb__config_env_name(const msb_config_t *cfg, const char *key, size_t n, char *out,
-                          size_t size)
+void msb__config_env_var(const char *prefix, const char *key, size_t n, char *out, size_t size)
 {
     size_t o = 0;
     if (size == 0) {
         return;
     }
-    for (const char *p = cfg->env_prefix; *p != '\0' && o + 1 < size; p++) {
+    for (const char *p = prefix; *p != '\0' && o + 1 < size; p++) {
         out[o++] = *p;
     }
     for (size_t i = 0; i < n && o + 2 < size; i++) {
@@ -35,6 +34,12 @@ void msb__config_env_name(const msb_config_t *cfg, const char *key, size_t n, ch
         }
     }
     out[o] = '\0';
+}
+
+void msb__config_env_name(const msb_config_t *cfg, const char *key, size_t n, char *out,
+                          size_t size)
+{
+    msb__config_env_var(cfg->env_prefix, key, n, out, size);
 }
 
 const char *msb__config_env_get(const msb_config_t *cfg, const char *name, const char **var,

@@ -17,8 +17,7 @@ static msb_status_t os_error(int e, const char *path, char *why)
     return e == ENOENT || e == ENOTDIR ? MSB_ENOTFOUND : MSB_EIO;
 }
 
-msb_status_t msb__config_read_file(const char *path, size_t max, char **out, size_t *len,
-                                   char *why)
+msb_status_t msb__config_read_file(const char *path, size_t max, char **out, size_t *len, char *why)
 {
     int fd;
     do {

@@ -10,8 +10,8 @@
 
 static const char *getter(msb_config_type_t t)
 {
-    static const char *const names[] = {"", "string", "int", "double", "bool",
-                                        "duration", "size", "list"};
+    static const char *const names[] = {"",     "string",   "int",  "double",
+                                        "bool", "duration", "size", "list"};
     return (unsigned)t < MSB_ARRAY_LEN(names) ? names[t] : "";
 }
 

@@ -19,11 +19,11 @@
 #include "core/common.h"
 #include "msb/config.h"
 
-#define CFG_KEY_MAX 128       /* longest key name, in bytes */
-#define CFG_WHY_MAX 192       /* reason texts of the parsers */
-#define CFG_PUBLIC_FLAGS 0x7u /* SECRET | RELOADABLE | REQUIRED */
-#define CFG_META 0x100u       /* built-in `config` and `profile`: never from a file */
-#define CFG_PROFILE_MAX 32    /* longest profile name */
+#define CFG_KEY_MAX      128    /* longest key name, in bytes */
+#define CFG_WHY_MAX      192    /* reason texts of the parsers */
+#define CFG_PUBLIC_FLAGS 0x7u   /* SECRET | RELOADABLE | REQUIRED */
+#define CFG_META         0x100u /* built-in `config` and `profile`: never from a file */
+#define CFG_PROFILE_MAX  32     /* longest profile name */
 
 /* A heap block holding one string or list value. */
 typedef struct cfg_blob {
@@ -40,7 +40,7 @@ typedef struct cfg_value {
     size_t source;            /* offset of its description in snapshot->sources (FILE/ENV/ARGS) */
     cfg_blob_t *blob;         /* block owned by a snapshot being built; NULL once committed */
     union {
-        int64_t i; /* INT, DURATION */
+        int64_t i;  /* INT, DURATION */
         uint64_t u; /* SIZE */
         double d;
         bool b;
@@ -64,8 +64,8 @@ typedef struct cfg_key {
     bool has_max;
     cfg_value_t min; /* bounds, parsed like values */
     cfg_value_t max;
-    cfg_value_t def;       /* parsed default: layer DEFAULT, or NONE */
-    cfg_blob_t *def_blob;  /* owns a STRING or LIST default */
+    cfg_value_t def;      /* parsed default: layer DEFAULT, or NONE */
+    cfg_blob_t *def_blob; /* owns a STRING or LIST default */
 } cfg_key_t;
 
 typedef struct cfg_snapshot {
@@ -249,6 +249,8 @@ MSB_INTERNAL msb_status_t msb__config_env_apply(cfg_build_t *b, msb_error_t *err
 MSB_INTERNAL const char *msb__config_env_get(const msb_config_t *cfg, const char *name,
                                              const char **var, size_t *var_len);
 /* Environment variable name of a key (PREFIX + upper-case, dots as __) into out. */
+MSB_INTERNAL void msb__config_env_var(const char *prefix, const char *key, size_t n, char *out,
+                                      size_t size);
 MSB_INTERNAL void msb__config_env_name(const msb_config_t *cfg, const char *key, size_t n,
                                        char *out, size_t size);
 /* The command line (args.c): fills cfg->cli, cfg->args and cfg->action. */

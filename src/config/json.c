@@ -92,7 +92,8 @@ static msb_status_t members(walk_t *w, const json_t *obj, int depth, msb_error_t
     if (depth > CFG_KEY_MAX) {
         return msb__err(err, MSB_EINVAL, "%s: objects nested deeper than any key", w->file);
     }
-    json_object_foreach ((json_t *)obj, name, v) {
+    json_object_foreach((json_t *)obj, name, v)
+    {
         msb_status_t rc = member(w, name, v, depth, err);
         if (rc != MSB_OK) {
             return rc;
@@ -114,8 +115,8 @@ msb_status_t msb__config_json_apply(cfg_build_t *b, const char *text, size_t len
         if (json_error_code(&jerr) == json_error_out_of_memory) {
             return msb__err_nomem(err, "the configuration file");
         }
-        return msb__err(err, MSB_EINVAL, "%s:%d:%d: invalid JSON: %s", path, jerr.line,
-                        jerr.column, jerr.text);
+        return msb__err(err, MSB_EINVAL, "%s:%d:%d: invalid JSON: %s", path, jerr.line, jerr.column,
+                        jerr.text);
     }
     if (!json_is_object(root)) {
         json_decref(root);

@@ -279,7 +279,8 @@ msb_status_t msb__config_lines_new(const char *text, size_t len, const char *pat
     for (size_t i = 0; i + 1 < l->n; i++) {
         const entry_t *a = &l->ent[i];
         const entry_t *b = &l->ent[i + 1];
-        if (!a->object && !b->object && strcmp(l->names.data + a->off, l->names.data + b->off) == 0) {
+        if (!a->object && !b->object &&
+            strcmp(l->names.data + a->off, l->names.data + b->off) == 0) {
             rc = msb__err(err, MSB_EINVAL, "\"%s\" is set twice in %s (lines %u and %u)",
                           l->names.data + a->off, path, a->line, b->line);
             msb__config_lines_free(l);

@@ -108,8 +108,7 @@ static bool listed(const char *words, const char *s)
 static msb_status_t resolve(msb_config_t *cfg, msb_error_t *err)
 {
     char from[CFG_KEY_MAX + 8];
-    const char *path =
-        meta_value(cfg, "config", cfg->file, cfg->path_from, sizeof(cfg->path_from));
+    const char *path = meta_value(cfg, "config", cfg->file, cfg->path_from, sizeof(cfg->path_from));
     cfg->path_explicit = strcmp(cfg->path_from, "the options") != 0;
     if (path != NULL && path[0] != '\0') {
         cfg->path = msb__strdup(path);
@@ -126,8 +125,7 @@ static msb_status_t resolve(msb_config_t *cfg, msb_error_t *err)
         char near[CFG_PROFILE_MAX + 1];
         char hint[CFG_PROFILE_MAX + 32] = "";
         msb__config_quote(profile, strlen(profile), q, sizeof(q));
-        if (msb__config_suggest_word(cfg->profiles, profile, strlen(profile), near,
-                                     sizeof(near))) {
+        if (msb__config_suggest_word(cfg->profiles, profile, strlen(profile), near, sizeof(near))) {
             snprintf(hint, sizeof(hint), "; did you mean \"%s\"?", near);
         }
         char list[160];
@@ -231,8 +229,7 @@ msb_status_t msb__config_build_all(cfg_build_t *b, msb_error_t *err)
     return rc;
 }
 
-msb_status_t msb_config_load(msb_config_t *cfg, int argc, const char *const *argv,
-                             msb_error_t *err)
+msb_status_t msb_config_load(msb_config_t *cfg, int argc, const char *const *argv, msb_error_t *err)
 {
     if (cfg == NULL || argc < 0 || (argc > 0 && argv == NULL)) {
         return msb__err(err, MSB_EINVAL, "config: cfg is NULL or argc/argv are invalid");

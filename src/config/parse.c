@@ -205,8 +205,8 @@ static const struct {
 static size_t dur_unit(const char *s, size_t n, size_t *i)
 {
     size_t start = *i;
-    while (*i < n && (((s[*i] | 0x20) >= 'a' && (s[*i] | 0x20) <= 'z') ||
-                      (unsigned char)s[*i] >= 0x80)) {
+    while (*i < n &&
+           (((s[*i] | 0x20) >= 'a' && (s[*i] | 0x20) <= 'z') || (unsigned char)s[*i] >= 0x80)) {
         (*i)++;
     }
     for (size_t u = 0; u < MSB_ARRAY_LEN(dur_units); u++) {
@@ -358,7 +358,8 @@ msb_status_t msb__config_parse_size(const char *s, size_t n, uint64_t *out, char
     }
     size_t ulen = n - i;
     for (size_t u = 0; u < MSB_ARRAY_LEN(size_units); u++) {
-        if (strlen(size_units[u].name) != ulen || !msb__ascii_ieq(s + i, ulen, size_units[u].name)) {
+        if (strlen(size_units[u].name) != ulen ||
+            !msb__ascii_ieq(s + i, ulen, size_units[u].name)) {
             continue;
         }
         msb_status_t rc = scale(&d, size_units[u].mult, UINT64_MAX, out);

@@ -93,8 +93,7 @@ static void json_entry(msb__buf_t *b, const msb_config_t *cfg, size_t i)
     msb__buf_putc(b, '}');
 }
 
-msb_status_t msb_config_print(const msb_config_t *cfg, FILE *out, unsigned flags,
-                              msb_error_t *err)
+msb_status_t msb_config_print(const msb_config_t *cfg, FILE *out, unsigned flags, msb_error_t *err)
 {
     if (cfg == NULL || out == NULL) {
         return msb__err(err, MSB_EINVAL, "config: cfg or out is NULL");
@@ -122,8 +121,8 @@ msb_status_t msb_config_print(const msb_config_t *cfg, FILE *out, unsigned flags
 
 static const char *type_word(msb_config_type_t t)
 {
-    static const char *const names[] = {"", "string", "integer", "number", "bool",
-                                        "duration", "size", "list"};
+    static const char *const names[] = {"",     "string",   "integer", "number",
+                                        "bool", "duration", "size",    "list"};
     return (unsigned)t < MSB_ARRAY_LEN(names) ? names[t] : "";
 }
 

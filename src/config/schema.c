@@ -75,8 +75,8 @@ static msb_status_t declare(const msb_config_key_t *in, unsigned extra, cfg_key_
     k->name = in->name;
     k->len = strlen(in->name);
     if (in->type < MSB_CONFIG_STRING || in->type > MSB_CONFIG_LIST) {
-        return msb__err(err, MSB_EINVAL, "config: %s: type %d is not a msb_config_type_t",
-                        k->name, (int)in->type);
+        return msb__err(err, MSB_EINVAL, "config: %s: type %d is not a msb_config_type_t", k->name,
+                        (int)in->type);
     }
     if ((in->flags & ~CFG_PUBLIC_FLAGS) != 0) {
         return msb__err(err, MSB_EINVAL, "config: %s: unknown flags 0x%x", k->name,
@@ -166,8 +166,9 @@ msb_status_t msb__config_add(msb_config_t *cfg, const msb_config_key_t *keys, si
         return msb__err(err, MSB_EINVAL, "config: keys is NULL");
     }
     if (key_size < offsetof(msb_config_key_t, min)) {
-        return msb__err(err, MSB_EINVAL, "config: key_size %zu is too small; pass "
-                                         "MSB_CONFIG_KEYS(table)",
+        return msb__err(err, MSB_EINVAL,
+                        "config: key_size %zu is too small; pass "
+                        "MSB_CONFIG_KEYS(table)",
                         key_size);
     }
     if (count > (SIZE_MAX / 2) / sizeof(cfg_key_t) - cfg->nkeys) {

@@ -93,9 +93,9 @@ msb_status_t msb__config_parse_list(const char *s, size_t n, cfg_blob_t **out, c
         if (msb__buf_status(&items) != MSB_OK) {
             break;
         }
-        /* trim the item */
-        const char *it = items.data + start;
+        /* trim the item (nothing may have been appended yet: data may still be NULL) */
         size_t il = items.len - start;
+        const char *it = il > 0 ? items.data + start : "";
         size_t lead = 0;
         while (lead < il && (it[lead] == ' ' || it[lead] == '\t')) {
             lead++;

@@ -64,9 +64,9 @@ static inline void ct_dir_free(ct_dir_t *d)
 
 /* Create a configuration with keys, load it with argv (NULL-terminated, argv[0] included) and
  * env (NULL-terminated); returns the status and leaves *out (NULL on failure). */
-static inline msb_status_t ct_load(msb_config_opts_t *o, const msb_config_key_t *keys,
-                                   size_t count, const char *const *argv, char *const *env,
-                                   msb_config_t **out, msb_error_t *err)
+static inline msb_status_t ct_load(msb_config_opts_t *o, const msb_config_key_t *keys, size_t count,
+                                   const char *const *argv, char *const *env, msb_config_t **out,
+                                   msb_error_t *err)
 {
     static char *const no_env[] = {NULL};
     msb_config_opts_t def = MSB_CONFIG_OPTS_INIT;

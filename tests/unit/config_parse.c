@@ -49,7 +49,7 @@ static msb_status_t size(const char *s, uint64_t *out)
         cr_assert_str_eq(why, message);                                                            \
     } while (0)
 
-#define UNITS "(units: d, h, m, s, ms, us, ns)"
+#define UNITS    "(units: d, h, m, s, ms, us, ns)"
 #define EXPECTED "expected a duration such as 250ms, 2s or 1m30s"
 
 Test(config_parse, durations)
@@ -126,8 +126,15 @@ Test(config_parse, duration_format_round_trips)
     cr_assert_str_eq(buf, "1ns");
     msb__config_format_duration(INT64_MAX, buf, sizeof(buf));
     cr_assert_str_eq(buf, "106751d23h47m16s854ms775us807ns");
-    const int64_t samples[] = {1, 999, 1000, 1001, MSB_MSEC, 59 * MSB_SEC, 86400 * MSB_SEC + 1,
-                               INT64_MAX - 1, 123456789012345};
+    const int64_t samples[] = {1,
+                               999,
+                               1000,
+                               1001,
+                               MSB_MSEC,
+                               59 * MSB_SEC,
+                               86400 * MSB_SEC + 1,
+                               INT64_MAX - 1,
+                               123456789012345};
     for (size_t i = 0; i < MSB_ARRAY_LEN(samples); i++) {
         int64_t back = -1;
         msb__config_format_duration(samples[i], buf, sizeof(buf));
@@ -195,9 +202,15 @@ Test(config_parse, size_format_round_trips)
     const struct {
         uint64_t v;
         const char *text;
-    } cases[] = {{0, "0"},       {512, "512"},        {1000, "1kB"},
-                 {1024, "1KiB"}, {65536, "64KiB"},    {1536, "1536"},
-                 {1 << 20, "1MiB"}, {1000000000, "1GB"}, {1ull << 60, "1EiB"},
+    } cases[] = {{0, "0"},
+                 {512, "512"},
+                 {1000, "1kB"},
+                 {1024, "1KiB"},
+                 {65536, "64KiB"},
+                 {1536, "1536"},
+                 {1 << 20, "1MiB"},
+                 {1000000000, "1GB"},
+                 {1ull << 60, "1EiB"},
                  {UINT64_MAX, "18446744073709551615"}};
     for (size_t i = 0; i < MSB_ARRAY_LEN(cases); i++) {
         msb__config_format_size(cases[i].v, buf, sizeof(buf));
@@ -215,8 +228,7 @@ Test(config_parse, bools)
     bool b;
     for (size_t i = 0; i < MSB_ARRAY_LEN(yes); i++) {
         b = false;
-        cr_assert_eq(msb__config_parse_bool(yes[i], strlen(yes[i]), &b, why), MSB_OK, "%s",
-                     yes[i]);
+        cr_assert_eq(msb__config_parse_bool(yes[i], strlen(yes[i]), &b, why), MSB_OK, "%s", yes[i]);
         cr_assert(b, "%s", yes[i]);
     }
     for (size_t i = 0; i < MSB_ARRAY_LEN(no); i++) {
