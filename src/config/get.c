@@ -18,21 +18,26 @@ static const char *getter(msb_config_type_t t)
 /* The key's index, after checking that cfg is loaded and the key declared. */
 static msb_status_t find(const msb_config_t *cfg, const char *key, size_t *index, msb_error_t *err)
 {
+    *index = SIZE_MAX;
     if (cfg == NULL || key == NULL) {
-        return msb__err(err, MSB_EINVAL, "config: cfg or key is NULL");
+        msb__err(err, MSB_EINVAL, "config: cfg or key is NULL");
+        return MSB_EINVAL;
     }
     if (!cfg->loaded) {
-        return msb__err(err, MSB_EINVAL, "config: not loaded; call msb_config_load first");
+        msb__err(err, MSB_EINVAL, "config: not loaded; call msb_config_load first");
+        return MSB_EINVAL;
     }
     size_t n = strlen(key);
     *index = msb__config_find(cfg, key, n);
     if (*index == SIZE_MAX) {
         char near[CFG_KEY_MAX + 8];
         if (msb__config_suggest(cfg, key, n, near, sizeof(near))) {
-            return msb__err(err, MSB_ENOTFOUND,
-                            "config: no key \"%s\" is declared; did you mean \"%s\"?", key, near);
+            msb__err(err, MSB_ENOTFOUND, "config: no key \"%s\" is declared; did you mean \"%s\"?",
+                     key, near);
+        } else {
+            msb__err(err, MSB_ENOTFOUND, "config: no key \"%s\" is declared", key);
         }
-        return msb__err(err, MSB_ENOTFOUND, "config: no key \"%s\" is declared", key);
+        return MSB_ENOTFOUND;
     }
     return MSB_OK;
 }
@@ -41,22 +46,24 @@ static msb_status_t lookup(const msb_config_t *cfg, const char *key, msb_config_
                            cfg_value_t *out, msb_error_t *err)
 {
     size_t i;
+    memset(out, 0, sizeof(*out));
     msb_status_t rc = find(cfg, key, &i, err);
     if (rc != MSB_OK) {
         return rc;
     }
     const cfg_key_t *k = &cfg->keys[i];
     if (k->type != want) {
-        return msb__err(err, MSB_EINVAL,
-                        "config: %s has type %s, not %s: read it with msb_config_get_%s", key,
-                        getter(k->type), getter(want), getter(k->type));
+        msb__err(err, MSB_EINVAL, "config: %s has type %s, not %s: read it with msb_config_get_%s",
+                 key, getter(k->type), getter(want), getter(k->type));
+        return MSB_EINVAL;
     }
     msb_config_t *m = (msb_config_t *)cfg;
     pthread_rwlock_rdlock(&m->lock);
     *out = cfg->snap->values[i];
     pthread_rwlock_unlock(&m->lock);
     if (out->layer == MSB_CONFIG_LAYER_NONE) {
-        return msb__err(err, MSB_ENOTFOUND, "config: %s is not set and has no default", key);
+        msb__err(err, MSB_ENOTFOUND, "config: %s is not set and has no default", key);
+        return MSB_ENOTFOUND;
     }
     return MSB_OK;
 }

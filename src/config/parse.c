@@ -175,7 +175,7 @@ static msb_status_t scale(const decimal_t *d, uint64_t unit, uint64_t max, uint6
         u128 g = gcd128(d->frac, p10);
         u128 num = d->frac / g;
         u128 den = p10 / g;
-        if (unit % den != 0) {
+        if (den == 0 || unit % den != 0) {
             return MSB_EINVAL;
         }
         part = num * (unit / den); /* below unit: the fraction is below 1 */

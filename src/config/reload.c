@@ -95,11 +95,13 @@ msb_status_t msb_config_reload(msb_config_t *cfg, msb_config_change_cb cb, void 
     if (rc == MSB_OK) {
         changes = msb__calloc(cfg->nkeys, 1);
         if (changes == NULL) {
-            rc = msb__err_nomem(err, "the list of changes");
+            msb__err_nomem(err, "the list of changes");
+            rc = MSB_ENOMEM;
         }
     }
-    if (rc == MSB_OK && compare(cfg, cfg->snap, b.snap, changes) != MSB_OK) {
-        rc = msb__err_nomem(err, "a configuration source");
+    if (rc == MSB_OK && changes != NULL && compare(cfg, cfg->snap, b.snap, changes) != MSB_OK) {
+        msb__err_nomem(err, "a configuration source");
+        rc = MSB_ENOMEM;
     }
     if (rc != MSB_OK) {
         msb__config_build_abort(&b);

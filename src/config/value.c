@@ -305,7 +305,7 @@ static msb_status_t check(const cfg_key_t *k, const cfg_value_t *v, char *why)
         why_set(why, "%s is above the maximum %s", val, k->max_text);
         return MSB_ERANGE;
     }
-    if (k->choices != NULL) {
+    if (k->choices != NULL && k->type == MSB_CONFIG_STRING && v->v.s != NULL) {
         size_t n = strlen(v->v.s);
         const char *w = k->choices;
         while (*w != '\0') {
@@ -371,7 +371,7 @@ bool msb__config_value_equal(msb_config_type_t t, const cfg_value_t *a, const cf
     case MSB_CONFIG_BOOL:
         return a->v.b == b->v.b;
     case MSB_CONFIG_DOUBLE:
-        return memcmp(&a->v.d, &b->v.d, sizeof(double)) == 0;
+        return a->v.d == b->v.d; /* finite: NaN is never a value */
     case MSB_CONFIG_SIZE:
         return a->v.u == b->v.u;
     case MSB_CONFIG_LIST:
