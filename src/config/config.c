@@ -90,8 +90,51 @@ static size_t lower_bound(const msb_config_t *cfg, const char *s, size_t n)
     return lo;
 }
 
+/* FNV-1a: keys are few and fixed, and a colliding input costs only a compare or two. */
+static uint64_t name_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+msb_status_t msb__config_index(msb_config_t *cfg)
+{
+    size_t cap = 16;
+    while (cap < cfg->nkeys * 2) {
+        cap *= 2;
+    }
+    uint32_t *slots = msb__calloc(cap, sizeof(uint32_t));
+    if (slots == NULL) {
+        return MSB_ENOMEM;
+    }
+    for (size_t i = 0; i < cfg->nkeys; i++) {
+        size_t at = name_hash(cfg->keys[i].name, cfg->keys[i].len) & (cap - 1);
+        while (slots[at] != 0) {
+            at = (at + 1) & (cap - 1);
+        }
+        slots[at] = (uint32_t)(i + 1);
+    }
+    msb__free(cfg->index);
+    cfg->index = slots;
+    cfg->index_cap = cap;
+    return MSB_OK;
+}
+
 size_t msb__config_find(const msb_config_t *cfg, const char *s, size_t n)
 {
+    if (cfg->index != NULL) {
+        size_t mask = cfg->index_cap - 1;
+        for (size_t at = name_hash(s, n) & mask; cfg->index[at] != 0; at = (at + 1) & mask) {
+            const cfg_key_t *k = &cfg->keys[cfg->index[at] - 1];
+            if (k->len == n && memcmp(k->name, s, n) == 0) {
+                return cfg->index[at] - 1;
+            }
+        }
+        return SIZE_MAX;
+    }
     size_t i = lower_bound(cfg, s, n);
     if (i < cfg->nkeys && name_cmp(cfg->keys[i].name, cfg->keys[i].len, s, n) == 0) {
         return i;
@@ -263,6 +306,7 @@ void msb_config_free(msb_config_t *cfg)
         msb__free(cfg->keys[i].def_blob);
     }
     msb__free(cfg->keys);
+    msb__free(cfg->index);
     msb__config_snapshot_free(cfg->snap);
     msb__config_blob_free_all(cfg->retained);
     for (size_t i = 0; i < cfg->nwatches; i++) {

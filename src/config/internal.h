@@ -107,6 +107,8 @@ struct msb_config {
     cfg_key_t *keys;
     size_t nkeys;
     size_t cap;
+    uint32_t *index; /* open-addressing hash of the names (index + 1), built by load */
+    size_t index_cap;
     /* the command line, as loaded */
     bool loaded;
     msb_config_action_t action;
@@ -163,6 +165,8 @@ typedef struct cfg_build {
 MSB_INTERNAL msb_status_t msb__config_add(msb_config_t *cfg, const msb_config_key_t *keys,
                                           size_t count, size_t key_size, unsigned extra_flags,
                                           msb_error_t *err);
+/* Build the hash index of the names (the schema is final once msb_config_load starts). */
+MSB_INTERNAL msb_status_t msb__config_index(msb_config_t *cfg);
 /* Index of the key named s[0..n), or SIZE_MAX. */
 MSB_INTERNAL size_t msb__config_find(const msb_config_t *cfg, const char *s, size_t n);
 /* A key inside the section s[0..n) (s + "." + …), or SIZE_MAX when s is not a section. */

@@ -238,6 +238,9 @@ msb_status_t msb_config_load(msb_config_t *cfg, int argc, const char *const *arg
         return msb__err(err, MSB_EBUSY, "config: already loaded; use msb_config_reload");
     }
     reset(cfg);
+    if (msb__config_index(cfg) != MSB_OK) {
+        return msb__err_nomem(err, "the configuration key index");
+    }
     msb_status_t rc = copy_argv(cfg, argc, argv, err);
     if (rc == MSB_OK) {
         rc = msb__config_args_parse(cfg, err);

@@ -208,6 +208,8 @@ msb_status_t msb__config_add(msb_config_t *cfg, const msb_config_key_t *keys, si
     msb__free(cfg->keys);
     cfg->keys = all;
     cfg->nkeys = total;
+    msb__free(cfg->index); /* stale: rebuilt by the next load */
+    cfg->index = NULL;
     return MSB_OK;
 }
 
