@@ -211,7 +211,8 @@ MSB_API msb_status_t msb_config_add_keys(msb_config_t *cfg, const msb_config_key
  * @param err optional error detail: the key, the layer and place it came from, what was expected.
  * @return #MSB_OK; #MSB_EINVAL (syntax, unknown key, wrong type), #MSB_ERANGE (out of bounds),
  * #MSB_ENOTFOUND (a named file is missing), #MSB_ETOOBIG (a file is too large), #MSB_EIO,
- * #MSB_EBUSY (already loaded), #MSB_ENOMEM. On failure the configuration has no values; free it.
+ * #MSB_EBUSY (already loaded), #MSB_ENOMEM. On failure the configuration has no values (loading
+ * may be tried again).
  * Thread-safety: one thread at a time per configuration; no reader may run during the call.
  * @since 0.1
  */

@@ -328,6 +328,19 @@ Test(config_layers, json_errors)
                "ratio: expected a number, got an array (from %s:1)");
 }
 
+Test(config_layers, json_nesting_is_bounded)
+{
+    char json[2048] = "";
+    for (int i = 0; i < 200; i++) {
+        strcat(json, "{\"a\":");
+    }
+    strcat(json, "1");
+    for (int i = 0; i < 200; i++) {
+        strcat(json, "}");
+    }
+    json_fails(json, MSB_EINVAL, "%s: objects nested deeper than any key");
+}
+
 Test(config_layers, json_values)
 {
     ct_dir_t d;
