@@ -12,6 +12,7 @@
 #include "msb/core.h"
 #include "msb/version.h"
 #include "msb/clock.h"
+#include "msb/config.h"
 #include "msb/log.h"
 #include "msb/ratelimit_redis.h"
 #include "msb/trace.h"
