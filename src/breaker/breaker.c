@@ -162,8 +162,10 @@ void msb_breaker_free(msb_breaker_t *b)
     msb__free(b);
 }
 
-/* Open, forced open, half-open and disabled: the rare paths of acquire. */
-static msb_status_t acquire_slow(msb_breaker_t *b, msb_breaker_permit_t *p, uint64_t s)
+/* Open, forced open, half-open and disabled: the rare paths of acquire (kept out of line so
+ * that the closed path stays a few instructions). */
+__attribute__((noinline, cold)) static msb_status_t
+acquire_slow(msb_breaker_t *b, msb_breaker_permit_t *p, uint64_t s)
 {
     for (;;) {
         unsigned st = (unsigned)(s & MSB__BRK_STATE_MASK);
@@ -213,7 +215,7 @@ msb_status_t msb_breaker_acquire(msb_breaker_t *b, msb_breaker_permit_t *permit)
 }
 
 /* Statistics for an outcome that the windows do not count. */
-static void count_other(msb_breaker_t *b, unsigned v)
+__attribute__((noinline, cold)) static void count_other(msb_breaker_t *b, unsigned v)
 {
     atomic_fetch_add_explicit(&b->calls_other, 1, memory_order_relaxed);
     if (v & MSB__OUT_FAIL) {
@@ -224,16 +226,10 @@ static void count_other(msb_breaker_t *b, unsigned v)
     }
 }
 
-static void record_closed_count(msb_breaker_t *b, uint64_t token, unsigned v, uint64_t now)
+/* A failure, a slow call or the call completing the minimum: count it and judge the window. */
+__attribute__((noinline)) static void judge_count(msb_breaker_t *b, uint64_t token, unsigned v,
+                                                  uint64_t agg, uint64_t now)
 {
-    unsigned evicted;
-    uint64_t agg = msb__ring_record(&b->ring, v, &evicted);
-    /* A fast success lowers both rates or leaves them; it can only trip the breaker by being
-     * the call that brings the window up to the minimum. */
-    if (MSB_LIKELY(v == MSB__OUT_CALL &&
-                   (evicted != 0 || msb__ring_field(agg, 0) != (int64_t)b->minimum_calls))) {
-        return;
-    }
     if (v & MSB__OUT_FAIL) {
         atomic_fetch_add_explicit(&b->failures, 1, memory_order_relaxed);
     }
@@ -246,7 +242,21 @@ static void record_closed_count(msb_breaker_t *b, uint64_t token, unsigned v, ui
     }
 }
 
-static void record_closed_time(msb_breaker_t *b, uint64_t token, unsigned v, uint64_t now)
+static inline void record_closed_count(msb_breaker_t *b, uint64_t token, unsigned v, uint64_t now)
+{
+    unsigned evicted;
+    uint64_t agg = msb__ring_record(&b->ring, v, &evicted);
+    /* A fast success lowers both rates or leaves them; it can only trip the breaker by being
+     * the call that brings the window up to the minimum. */
+    if (MSB_LIKELY(v == MSB__OUT_CALL &&
+                   (evicted != 0 || msb__ring_field(agg, 0) != (int64_t)b->minimum_calls))) {
+        return;
+    }
+    judge_count(b, token, v, agg, now);
+}
+
+__attribute__((noinline)) static void record_closed_time(msb_breaker_t *b, uint64_t token,
+                                                         unsigned v, uint64_t now)
 {
     if (now == 0) {
         now = msb__brk_now(b);
@@ -272,14 +282,22 @@ static void record_closed_time(msb_breaker_t *b, uint64_t token, unsigned v, uin
     }
 }
 
-static void record(msb_breaker_t *b, const msb_breaker_permit_t *p, msb_breaker_outcome_t outcome,
-                   uint64_t duration_ns, uint64_t now)
+__attribute__((noinline, cold)) static void record_ignored(msb_breaker_t *b,
+                                                           const msb_breaker_permit_t *p)
+{
+    atomic_fetch_add_explicit(&b->ignored, 1, memory_order_relaxed);
+    if ((p->token & MSB__BRK_STATE_MASK) == MSB_BREAKER_HALF_OPEN) {
+        msb__breaker_half_release(b, p->token); /* the probe permit goes back */
+    }
+}
+
+static inline __attribute__((always_inline)) void record(msb_breaker_t *b,
+                                                         const msb_breaker_permit_t *p,
+                                                         msb_breaker_outcome_t outcome,
+                                                         uint64_t duration_ns, uint64_t now)
 {
     if (MSB_UNLIKELY(outcome == MSB_BREAKER_IGNORED || (unsigned)outcome > 2)) {
-        atomic_fetch_add_explicit(&b->ignored, 1, memory_order_relaxed);
-        if ((p->token & MSB__BRK_STATE_MASK) == MSB_BREAKER_HALF_OPEN) {
-            msb__breaker_half_release(b, p->token); /* the probe permit goes back */
-        }
+        record_ignored(b, p);
         return;
     }
     unsigned v = MSB__OUT_CALL | (outcome == MSB_BREAKER_FAILURE ? MSB__OUT_FAIL : 0u);

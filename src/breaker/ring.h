@@ -44,11 +44,15 @@ typedef struct msb__ring {
     _Atomic uint64_t agg;
 } msb__ring_t;
 
-/* Encoding of a slot value (bits call/fail/slow) in agg. */
+/* Encoding of a slot value (bits call/fail/slow) in agg: bit k goes to bit 21 * k. */
+#define MSB__RING_E(v)                                                                             \
+    ((uint64_t)((v)&1u) | ((uint64_t)(((v) >> 1) & 1u) << 21) | ((uint64_t)(((v) >> 2) & 1u) << 42))
 static inline uint64_t msb__ring_enc(unsigned v)
 {
-    return (uint64_t)(v & 1u) | ((uint64_t)((v >> 1) & 1u) << 21) |
-           ((uint64_t)((v >> 2) & 1u) << 42);
+    static const uint64_t table[8] = {MSB__RING_E(0u), MSB__RING_E(1u), MSB__RING_E(2u),
+                                      MSB__RING_E(3u), MSB__RING_E(4u), MSB__RING_E(5u),
+                                      MSB__RING_E(6u), MSB__RING_E(7u)};
+    return table[v & 7u];
 }
 
 /* Decode field f (0 calls, 1 failures, 2 slow) of an agg value; transients below 0 give 0. */
