@@ -77,7 +77,8 @@ typedef enum msb_breaker_outcome {
  * delivering this breaker's notices; never while the breaker holds a lock. The notices of one
  * breaker are delivered one at a time and in the order of the transitions. The callback may call
  * any function of this breaker except msb_breaker_free(); a transition it causes is delivered
- * after it returns.
+ * after it returns. Notices of transitions made while a callback runs wait in a queue that grows
+ * as needed (past 65536 undelivered notices, or if it cannot grow, the oldest are dropped).
  * @param b the breaker (borrowed). @param from the old state. @param to the new state.
  * @param user the `user` of the options.
  * @since 0.1

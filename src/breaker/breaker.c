@@ -137,6 +137,13 @@ msb_status_t msb_breaker_new(const msb_breaker_opts_t *opts, msb_breaker_t **out
                MSB_OK) {
         goto nomem;
     }
+    if (b->cb != NULL) {
+        b->ev_cap = MSB__BRK_EVENTS;
+        b->events = msb__calloc(b->ev_cap, sizeof(*b->events));
+        if (b->events == NULL) {
+            goto nomem;
+        }
+    }
     if (pthread_mutex_init(&b->mu, NULL) != 0) {
         msb_breaker_free(b);
         return msb__err(err, MSB_ENOMEM, "breaker: cannot create its mutex");
@@ -144,10 +151,12 @@ msb_status_t msb_breaker_new(const msb_breaker_opts_t *opts, msb_breaker_t **out
     *out = b;
     return MSB_OK;
 nomem:
+    msb__free(b->events);
     msb__ring_destroy(&b->ring);
+    msb__twin_destroy(&b->twin);
     msb__free(b->name);
     msb__free(b);
-    return msb__err_nomem(err, "a breaker's window");
+    return msb__err_nomem(err, "a breaker's window or notice queue");
 }
 
 void msb_breaker_free(msb_breaker_t *b)
@@ -156,6 +165,7 @@ void msb_breaker_free(msb_breaker_t *b)
         return;
     }
     pthread_mutex_destroy(&b->mu);
+    msb__free(b->events);
     msb__ring_destroy(&b->ring);
     msb__twin_destroy(&b->twin);
     msb__free(b->name);

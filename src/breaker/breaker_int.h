@@ -18,7 +18,8 @@
 
 #define MSB__BRK_STATE_BITS 3
 #define MSB__BRK_STATE_MASK 7u
-#define MSB__BRK_EVENTS     32 /* undelivered state-change notices kept */
+#define MSB__BRK_EVENTS     16     /* notices queued before the queue grows */
+#define MSB__BRK_EVENTS_MAX 65536u /* beyond this many undelivered notices, the oldest drop */
 
 typedef struct msb__brk_event {
     uint8_t from, to;
@@ -62,9 +63,9 @@ struct msb_breaker {
     _Atomic uint32_t half_issued;
     uint32_t half_done, half_fails, half_slow;
     uint64_t half_since;
-    uint32_t open_streak; /* consecutive openings without closing */
-    msb__brk_event_t events[MSB__BRK_EVENTS];
-    uint32_t ev_head, ev_len;
+    uint32_t open_streak;     /* consecutive openings without closing */
+    msb__brk_event_t *events; /* ring of ev_cap undelivered notices (NULL without callback) */
+    uint32_t ev_head, ev_len, ev_cap;
     bool delivering;
     uint64_t ev_dropped;
 };

@@ -4,6 +4,7 @@
 
 #include "breaker/breaker_int.h"
 #include "breaker/versioned.h"
+#include "core/alloc.h"
 #include "core/error.h"
 
 uint64_t msb__breaker_wait_for(const msb_breaker_t *b, uint32_t streak)
@@ -18,18 +19,38 @@ uint64_t msb__breaker_wait_for(const msb_breaker_t *b, uint32_t streak)
     return (uint64_t)w;
 }
 
+/* Double the notice queue (a callback slower than the transitions). False if it cannot. */
+static bool grow_events(msb_breaker_t *b)
+{
+    if (b->ev_cap >= MSB__BRK_EVENTS_MAX) {
+        return false;
+    }
+    msb__brk_event_t *n = msb__calloc(b->ev_cap * 2u, sizeof(*n));
+    if (n == NULL) {
+        return false;
+    }
+    for (uint32_t i = 0; i < b->ev_len; i++) {
+        n[i] = b->events[(b->ev_head + i) % b->ev_cap];
+    }
+    msb__free(b->events);
+    b->events = n;
+    b->ev_head = 0;
+    b->ev_cap *= 2u;
+    return true;
+}
+
 static void push_event(msb_breaker_t *b, unsigned from, unsigned to)
 {
     if (b->cb == NULL) {
         return;
     }
-    if (b->ev_len == MSB__BRK_EVENTS) {
-        /* The callback has fallen 32 transitions behind: drop the oldest notice. */
-        b->ev_head = (b->ev_head + 1) % MSB__BRK_EVENTS;
+    if (b->ev_len == b->ev_cap && !grow_events(b)) {
+        /* The callback is far behind and the queue cannot grow: drop the oldest notice. */
+        b->ev_head = (b->ev_head + 1) % b->ev_cap;
         b->ev_len--;
         b->ev_dropped++;
     }
-    msb__brk_event_t *e = &b->events[(b->ev_head + b->ev_len) % MSB__BRK_EVENTS];
+    msb__brk_event_t *e = &b->events[(b->ev_head + b->ev_len) % b->ev_cap];
     e->from = (uint8_t)from;
     e->to = (uint8_t)to;
     b->ev_len++;
@@ -95,7 +116,7 @@ void msb__breaker_deliver(msb_breaker_t *b)
     b->delivering = true;
     while (b->ev_len > 0) {
         msb__brk_event_t e = b->events[b->ev_head];
-        b->ev_head = (b->ev_head + 1) % MSB__BRK_EVENTS;
+        b->ev_head = (b->ev_head + 1) % b->ev_cap;
         b->ev_len--;
         pthread_mutex_unlock(&b->mu);
         b->cb(b, (msb_breaker_state_t)e.from, (msb_breaker_state_t)e.to, b->user);

@@ -126,16 +126,25 @@ Test(breaker_opts, throttle_invalid_fields_are_named)
     }
 }
 
+static void no_op(msb_breaker_t *b, msb_breaker_state_t from, msb_breaker_state_t to, void *user)
+{
+    (void)b;
+    (void)from;
+    (void)to;
+    (void)user;
+}
+
 Test(breaker_opts, every_allocation_failure_is_enomem_without_leaks)
 {
     msb_breaker_opts_t o = MSB_BREAKER_OPTS_INIT;
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
         o.window = kind == 1 ? MSB_BREAKER_WINDOW_TIME : MSB_BREAKER_WINDOW_COUNT;
+        o.on_state_change = kind == 2 ? no_op : NULL; /* the notice queue is allocated too */
         MSB_FAILING_ALLOC_LOOP(n)
         {
             failing_alloc_install(n);
             msb_status_t rc;
-            if (kind < 2) {
+            if (kind < 3) {
                 msb_breaker_t *b = NULL;
                 msb_error_t err = MSB_ERROR_INIT;
                 rc = msb_breaker_new(&o, &b, &err);
