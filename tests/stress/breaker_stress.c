@@ -247,7 +247,8 @@ static void test_storm(void)
 
     msb_breaker_stats_t s = {.size = sizeof(s)};
     msb_breaker_stats(r.b, &s);
-    fprintf(stderr, "storm: %llu transitions, state %d, rejected %llu\n", (unsigned long long)s.transitions, (int)s.state, (unsigned long long)s.rejected);
+    fprintf(stderr, "storm: %llu transitions, state %d, rejected %llu\n",
+            (unsigned long long)s.transitions, (int)s.state, (unsigned long long)s.rejected);
     check(s.transitions > 10, "storm: the breaker changed state many times");
     check(atomic_load(&cb_count) == s.transitions, "storm: one notice per transition");
     check(atomic_load(&cb_nested) == 0, "storm: notices never overlap");

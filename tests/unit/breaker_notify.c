@@ -79,9 +79,8 @@ Test(breaker_notify, every_transition_in_order)
     call(b, MSB_BREAKER_FAILURE);           /* half-open -> open */
     msb_clock_manual_advance(clk, MSB_SEC);
     call(b, MSB_BREAKER_SUCCESS); /* open -> half-open -> closed */
-    const msb_breaker_state_t from[] = {MSB_BREAKER_CLOSED, MSB_BREAKER_OPEN,
-                                        MSB_BREAKER_HALF_OPEN, MSB_BREAKER_OPEN,
-                                        MSB_BREAKER_HALF_OPEN};
+    const msb_breaker_state_t from[] = {MSB_BREAKER_CLOSED, MSB_BREAKER_OPEN, MSB_BREAKER_HALF_OPEN,
+                                        MSB_BREAKER_OPEN, MSB_BREAKER_HALF_OPEN};
     const msb_breaker_state_t to[] = {MSB_BREAKER_OPEN, MSB_BREAKER_HALF_OPEN, MSB_BREAKER_OPEN,
                                       MSB_BREAKER_HALF_OPEN, MSB_BREAKER_CLOSED};
     cr_assert_eq(s.n, 5);
