@@ -263,7 +263,9 @@ static void test_storm(void)
     uint64_t *all = malloc((total + 1) * sizeof(uint64_t));
     size_t k = 0;
     for (int i = 0; i < THREADS; i++) {
-        memcpy(all + k, r.half_gens[i], r.half_n[i] * sizeof(uint64_t));
+        if (r.half_n[i] > 0) {
+            memcpy(all + k, r.half_gens[i], r.half_n[i] * sizeof(uint64_t));
+        }
         k += r.half_n[i];
         free(r.half_gens[i]);
     }
