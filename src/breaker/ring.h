@@ -37,11 +37,11 @@
 #define MSB__OUT_SLOW 4u
 
 typedef struct msb__ring {
-    uint32_t n;
-    _Atomic uint8_t *slots;
-    /* head and agg share a line on purpose: a record touches both. */
+    /* One line on purpose: a record touches all four (n and slots are only read). */
     _Alignas(MSB_CACHELINE) _Atomic uint64_t head;
     _Atomic uint64_t agg;
+    _Atomic uint8_t *slots;
+    uint32_t n;
 } msb__ring_t;
 
 /* Encoding of a slot value (bits call/fail/slow) in agg: bit k goes to bit 21 * k. */

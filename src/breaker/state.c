@@ -25,7 +25,8 @@ static bool grow_events(msb_breaker_t *b)
     if (b->ev_cap >= MSB__BRK_EVENTS_MAX) {
         return false;
     }
-    msb__brk_event_t *n = msb__calloc(b->ev_cap * 2u, sizeof(*n));
+    uint32_t cap = b->ev_cap != 0 ? b->ev_cap * 2u : MSB__BRK_EVENTS;
+    msb__brk_event_t *n = msb__calloc(cap, sizeof(*n));
     if (n == NULL) {
         return false;
     }
@@ -35,7 +36,7 @@ static bool grow_events(msb_breaker_t *b)
     msb__free(b->events);
     b->events = n;
     b->ev_head = 0;
-    b->ev_cap *= 2u;
+    b->ev_cap = cap;
     return true;
 }
 
