@@ -36,25 +36,6 @@ static ssize_t read_file(const char *path, char *buf, size_t size)
     return (ssize_t)got;
 }
 
-/* The first whitespace-separated unsigned number at s; false if there is none. */
-static bool parse_u64_at(const char *s, uint64_t *out, const char **end)
-{
-    while (*s == ' ' || *s == '\t') {
-        s++;
-    }
-    const char *e = s;
-    while (*e >= '0' && *e <= '9') {
-        e++;
-    }
-    if (e == s || msb__parse_u64(s, (size_t)(e - s), out) != MSB_OK) {
-        return false;
-    }
-    if (end != NULL) {
-        *end = e;
-    }
-    return true;
-}
-
 static bool join(char *dst, const char *a, const char *b, const char *c)
 {
     int n = snprintf(dst, PATH_MAX_LEN, "%s%s%s", a, b, c);
@@ -83,34 +64,8 @@ static void cgroup_paths(const char *proc_root, char *v2, char *v1)
     char file[PATH_MAX_LEN], buf[4096];
     v2[0] = '\0';
     v1[0] = '\0';
-    if (!join(file, proc_root, "/self/cgroup", "") || read_file(file, buf, sizeof(buf)) < 0) {
-        return;
-    }
-    char *save = NULL;
-    for (char *line = strtok_r(buf, "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save)) {
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
-        if (c2 == NULL) {
-            continue;
-        }
-        *c2 = '\0';
-        const char *controllers = c1 + 1;
-        const char *path = c2 + 1;
-        if (strncmp(line, "0:", 2) == 0 && controllers[0] == '\0') {
-            msb__strlcpy(v2, path, PATH_MAX_LEN);
-            continue;
-        }
-        /* v1: the controller list is comma-separated; look for "cpuacct" as an element. */
-        size_t len = strlen(controllers);
-        for (const char *p = controllers; p < controllers + len;) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-            if (n == 7 && strncmp(p, "cpuacct", 7) == 0) {
-                msb__strlcpy(v1, path, PATH_MAX_LEN);
-            }
-            p += n + 1;
-        }
+    if (join(file, proc_root, "/self/cgroup", "") && read_file(file, buf, sizeof(buf)) >= 0) {
+        msb__cpu_parse_cgroups(buf, v2, PATH_MAX_LEN, v1, PATH_MAX_LEN);
     }
 }
 
@@ -122,14 +77,10 @@ static double v2_limit(const char *root, const char *dir)
     msb__strlcpy(cur, dir, sizeof(cur));
     size_t root_len = strlen(root);
     for (;;) {
-        uint64_t quota, period;
-        const char *e;
+        double cores;
         if (join(path, cur, "/cpu.max", "") && read_file(path, buf, sizeof(buf)) > 0 &&
-            parse_u64_at(buf, &quota, &e) && parse_u64_at(e, &period, NULL) && period > 0) {
-            double cores = (double)quota / (double)period;
-            if (best == 0 || cores < best) {
-                best = cores;
-            }
+            msb__cpu_parse_max(buf, &cores) && (best == 0 || cores < best)) {
+            best = cores;
         }
         char *slash = strrchr(cur, '/');
         if (slash == NULL || (size_t)(slash - cur) < root_len) {
@@ -176,8 +127,8 @@ static bool find_v1(msb__cpu_t *c, const char *root, const char *cg)
             const char *cpu_mount = m == 0 ? "/cpu" : mounts[m];
             if (join(cdir, root, cpu_mount, p) && join(qf, cdir, "/cpu.cfs_quota_us", "") &&
                 join(pf, cdir, "/cpu.cfs_period_us", "") && read_file(qf, buf, sizeof(buf)) > 0 &&
-                parse_u64_at(buf, &quota, NULL) && read_file(pf, buf, sizeof(buf)) > 0 &&
-                parse_u64_at(buf, &period, NULL) && period > 0) {
+                msb__cpu_parse_u64_at(buf, &quota, NULL) && read_file(pf, buf, sizeof(buf)) > 0 &&
+                msb__cpu_parse_u64_at(buf, &period, NULL) && period > 0) {
                 c->limit_cores = (double)quota / (double)period; /* "-1" does not parse: none */
             }
             return true;
@@ -236,38 +187,8 @@ void msb__cpu_destroy(msb__cpu_t *c)
 static bool read_usage(const msb__cpu_t *c, uint64_t *usage, uint64_t *total)
 {
     char buf[4096];
-    if (read_file(c->usage_path, buf, sizeof(buf)) <= 0) {
-        return false;
-    }
-    if (c->source == MSB_ADAPTIVE_CPU_CGROUP_V1) {
-        return parse_u64_at(buf, usage, NULL);
-    }
-    if (c->source == MSB_ADAPTIVE_CPU_CGROUP_V2) {
-        const char *p = strstr(buf, "usage_usec ");
-        uint64_t us;
-        if (p == NULL || !parse_u64_at(p + 11, &us, NULL)) {
-            return false;
-        }
-        *usage = us * 1000;
-        return true;
-    }
-    /* /proc/stat: "cpu  user nice system idle iowait irq softirq steal ..." */
-    if (strncmp(buf, "cpu ", 4) != 0) {
-        return false;
-    }
-    const char *p = buf + 4;
-    uint64_t v[8] = {0}, sum = 0;
-    int n = 0;
-    while (n < 8 && parse_u64_at(p, &v[n], &p)) {
-        sum += v[n];
-        n++;
-    }
-    if (n < 4) {
-        return false;
-    }
-    *total = sum;
-    *usage = sum - v[3] - (n > 4 ? v[4] : 0); /* busy: all but idle and iowait */
-    return true;
+    return read_file(c->usage_path, buf, sizeof(buf)) > 0 &&
+           msb__cpu_parse_usage(c->source, buf, usage, total);
 }
 
 static double usage_permille(msb__cpu_t *c, uint64_t usage, uint64_t total, uint64_t now)

@@ -43,6 +43,17 @@ MSB_INTERNAL void msb__cpu_destroy(msb__cpu_t *c);
 /* Take a sample now (if no other thread is), whatever the interval. */
 MSB_INTERNAL void msb__cpu_sample(msb__cpu_t *c, uint64_t now);
 
+/* Parsers (cpu_parse.c). The first unsigned decimal at s after blanks; *end past it. */
+MSB_INTERNAL bool msb__cpu_parse_u64_at(const char *s, uint64_t *out, const char **end);
+/* /proc/self/cgroup contents (modified): the v2 path and the v1 cpuacct path, "" if absent. */
+MSB_INTERNAL void msb__cpu_parse_cgroups(char *buf, char *v2, size_t v2size, char *v1,
+                                         size_t v1size);
+/* cpu.max: "QUOTA PERIOD" as cores; false for "max ..." or garbage. */
+MSB_INTERNAL bool msb__cpu_parse_max(const char *buf, double *cores);
+/* cpu.stat (usage_usec, as ns), cpuacct.usage (ns) or /proc/stat (busy and total ticks). */
+MSB_INTERNAL bool msb__cpu_parse_usage(msb_adaptive_cpu_source_t source, const char *buf,
+                                       uint64_t *usage, uint64_t *total);
+
 /* Sample if the last one is older than the interval. */
 static inline void msb__cpu_maybe_sample(msb__cpu_t *c, uint64_t now)
 {
