@@ -15,8 +15,8 @@
  *
  * **Concurrency limit** (#msb_adaptive_limit_t), after Netflix's concurrency-limits: the number
  * of calls in flight is capped by a limit that the limiter learns from latencies. Samples are
- * gathered lock-free in windows of `window_samples` calls; when a window fills, one thread folds
- * it into the limit (try-lock; the others never wait).
+ * gathered lock-free in windows of `window_samples` calls (and at least `window_min_ns`); when a
+ * window closes, one thread folds it into the limit (try-lock; the others never wait).
  * - AIMD: a window with a drop (a #MSB_ADAPTIVE_DROPPED call, or one slower than `timeout_ns`)
  *   multiplies the limit by `backoff_ratio`; otherwise the limit grows by one for every sample
  *   taken while at least half of it was in use.
@@ -75,7 +75,11 @@ typedef struct msb_adaptive_limit_opts {
     uint32_t initial_limit;             /**< in [min_limit, max_limit]. Default 20 */
     uint32_t min_limit;                 /**< >= 1. Default 1 */
     uint32_t max_limit;                 /**< <= 1000000. Default 1000 */
-    uint32_t window_samples;            /**< samples per update, 1..100000. Default 10 */
+    uint32_t window_samples;            /**< samples per update, 1..10000. Default 10 */
+    const msb_clock_t *clock;           /**< for `window_min_ns`. NULL: msb_clock_real() */
+    uint64_t window_min_ns;             /**< a window also lasts at least this long (read once
+                                             every `window_samples` samples); 0 (default):
+                                             windows close on samples alone, no clock read */
     double backoff_ratio;               /**< AIMD: decrease factor, in [0.5, 1). Default 0.9 */
     uint64_t timeout_ns;                /**< AIMD: slower calls count as drops; 0: none.
                                              Default 5 s */
@@ -93,8 +97,8 @@ typedef struct msb_adaptive_limit_opts {
     {                                                                                              \
         .size = sizeof(msb_adaptive_limit_opts_t), .algorithm = MSB_ADAPTIVE_GRADIENT,             \
         .initial_limit = 20, .min_limit = 1, .max_limit = 1000, .window_samples = 10,              \
-        .backoff_ratio = 0.9, .timeout_ns = 5 * MSB_SEC, .rtt_tolerance = 1.5, .smoothing = 0.2,   \
-        .long_window = 600, .queue_size = 4                                                        \
+        .clock = NULL, .window_min_ns = 0, .backoff_ratio = 0.9, .timeout_ns = 5 * MSB_SEC,        \
+        .rtt_tolerance = 1.5, .smoothing = 0.2, .long_window = 600, .queue_size = 4                \
     }
 
 /** @brief Limit counters, from msb_adaptive_limit_stats(). @since 0.1 */

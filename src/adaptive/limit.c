@@ -8,10 +8,12 @@
 #include "msb/adaptive.h"
 
 /* The current window, packed: samples | busy samples << 24 | drops << 48. */
-#define W_BUSY    (UINT64_C(1) << 24)
-#define W_DROP    (UINT64_C(1) << 48)
-#define W_MASK24  ((UINT64_C(1) << 24) - 1)
-#define WARMUP    10 /* samples averaged plainly before the long average becomes exponential */
+#define W_BUSY   (UINT64_C(1) << 24)
+#define W_DROP   (UINT64_C(1) << 48)
+#define W_MASK24 ((UINT64_C(1) << 24) - 1)
+#define W_FORCE  32768u /* a window this full closes whatever its age (the drop field is 16 bits)  \
+                         */
+#define WARMUP    10    /* samples averaged plainly before the long average becomes exponential */
 #define MAX_LIMIT 1000000u
 
 /* Padded on purpose: hot atomics written by different threads sit on separate cache lines. */
@@ -23,6 +25,7 @@ struct msb_adaptive_limit {
     _Alignas(MSB_CACHELINE) _Atomic uint64_t win;
     _Atomic uint64_t win_rtt; /* sum of the window's latencies, ns */
     _Atomic int updating;
+    _Atomic uint64_t win_start; /* when the window opened (with window_min_ns) */
     _Alignas(MSB_CACHELINE) _Atomic uint64_t rejected;
     _Atomic uint64_t ignored;
     _Atomic uint64_t samples; /* folded into the limit */
@@ -34,6 +37,8 @@ struct msb_adaptive_limit {
     uint32_t min_limit, max_limit, window_samples, queue_size;
     double backoff, tolerance, smoothing, long_alpha;
     uint64_t timeout_ns;
+    const msb_clock_t *clock;
+    uint64_t window_min_ns;
     /* the updater's own state (under `updating`) */
     double limit_f, long_rtt;
     uint64_t long_n;
@@ -55,8 +60,8 @@ static msb_status_t validate(const msb_adaptive_limit_opts_t *o, msb_error_t *er
         return msb__err(err, MSB_EINVAL, "adaptive limit: initial_limit %u not in [%u, %u]",
                         o->initial_limit, o->min_limit, o->max_limit);
     }
-    if (o->window_samples < 1 || o->window_samples > 100000) {
-        return msb__err(err, MSB_EINVAL, "adaptive limit: window_samples %u not in 1..100000",
+    if (o->window_samples < 1 || o->window_samples > 10000) {
+        return msb__err(err, MSB_EINVAL, "adaptive limit: window_samples %u not in 1..10000",
                         o->window_samples);
     }
     if (!(o->backoff_ratio >= 0.5 && o->backoff_ratio < 1.0)) {
@@ -129,6 +134,11 @@ msb_status_t msb_adaptive_limit_new(const msb_adaptive_limit_opts_t *opts,
     l->smoothing = o.smoothing;
     l->long_alpha = 2.0 / ((double)o.long_window + 1.0);
     l->timeout_ns = o.timeout_ns;
+    l->clock = o.clock != NULL ? o.clock : msb_clock_real();
+    l->window_min_ns = o.window_min_ns;
+    if (l->window_min_ns != 0) {
+        atomic_init(&l->win_start, l->clock->monotonic_ns(l->clock));
+    }
     l->limit_f = (double)o.initial_limit;
     atomic_init(&l->limit, o.initial_limit);
     *out = l;
@@ -192,12 +202,23 @@ static void update_gradient(msb_adaptive_limit_t *l, double short_rtt, uint32_t 
     }
 }
 
-static void update(msb_adaptive_limit_t *l)
+static void update(msb_adaptive_limit_t *l, bool force)
 {
     int expected = 0;
+    uint64_t now = 0;
+    if (l->window_min_ns != 0) {
+        now = l->clock->monotonic_ns(l->clock);
+        if (!force &&
+            now - atomic_load_explicit(&l->win_start, memory_order_relaxed) < l->window_min_ns) {
+            return; /* not long enough yet: keep gathering */
+        }
+    }
     if (!atomic_compare_exchange_strong_explicit(&l->updating, &expected, 1, memory_order_acquire,
                                                  memory_order_relaxed)) {
         return; /* another thread is folding a window in: this one goes into the next */
+    }
+    if (l->window_min_ns != 0) {
+        atomic_store_explicit(&l->win_start, now, memory_order_relaxed);
     }
     uint64_t w = atomic_exchange_explicit(&l->win, 0, memory_order_acq_rel);
     uint64_t sum = atomic_exchange_explicit(&l->win_rtt, 0, memory_order_acq_rel);
@@ -234,8 +255,12 @@ void msb_adaptive_limit_release(msb_adaptive_limit_t *l, uint64_t latency_ns,
     uint64_t inc = 1 | ((uint64_t)before * 2 >= lim ? W_BUSY : 0) | (drop ? W_DROP : 0);
     atomic_fetch_add_explicit(&l->win_rtt, latency_ns, memory_order_relaxed);
     uint64_t w = atomic_fetch_add_explicit(&l->win, inc, memory_order_acq_rel) + inc;
-    if (MSB_UNLIKELY((w & W_MASK24) >= l->window_samples)) {
-        update(l);
+    uint64_t n = w & W_MASK24;
+    /* A full window closes; with a minimum duration, its age is checked only at every multiple
+     * of window_samples, so that a full but young window costs one clock read per that many. */
+    if (MSB_UNLIKELY(n >= l->window_samples) &&
+        (l->window_min_ns == 0 || n % l->window_samples == 0 || n >= W_FORCE)) {
+        update(l, n >= W_FORCE);
     }
 }
 

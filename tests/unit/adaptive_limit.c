@@ -205,3 +205,50 @@ Test(adaptive_limit, gradient_never_drops_more_than_a_tenth_per_sample)
     }
     msb_adaptive_limit_free(l);
 }
+
+static uint64_t step_latency;
+
+static uint64_t current_step(int i)
+{
+    (void)i;
+    return step_latency;
+}
+
+/* Windows of at least one second on a manual clock, under a latency ramp of one step a second. */
+Test(adaptive_limit, timed_windows_follow_a_ramp_on_the_manual_clock)
+{
+    msb_clock_t *clk = NULL;
+    cr_assert_eq(msb_clock_manual_new(1000 * MSB_SEC, 0, &clk), MSB_OK);
+    msb_adaptive_limit_opts_t o = MSB_ADAPTIVE_LIMIT_OPTS_INIT;
+    o.clock = clk;
+    o.window_min_ns = MSB_SEC;
+    o.initial_limit = 50;
+    o.max_limit = 5000;
+    msb_adaptive_limit_t *l = NULL;
+    cr_assert_eq(msb_adaptive_limit_new(&o, &l, NULL), MSB_OK);
+    /* Within one second nothing is folded in, however many samples arrive. */
+    uint32_t last;
+    drive(l, 1000, ms10, MSB_ADAPTIVE_SUCCESS, &last);
+    cr_assert_eq(stats(l).updates, 0);
+    cr_assert_eq(last, 50);
+    /* A second later, the next full window folds every sample of that second at once. */
+    msb_clock_manual_advance(clk, MSB_SEC);
+    drive(l, 10, ms10, MSB_ADAPTIVE_SUCCESS, &last);
+    msb_adaptive_limit_stats_t s = stats(l);
+    cr_assert_eq(s.updates, 1);
+    cr_assert_gt(last, 500, "1000 busy samples of growth at once: %u", last);
+    /* Ramp: the latency doubles each second, 200 saturated samples a second (a third of the
+     * long window, so the long average trails by about a second). A window closes at the first
+     * multiple of 10 samples after its second is over: the limit falls as latency queues up. */
+    uint32_t top = last, low = last;
+    for (int sec = 1; sec <= 8; sec++) {
+        msb_clock_manual_advance(clk, MSB_SEC);
+        step_latency = ((uint64_t)10 << sec) * MSB_MSEC;
+        drive(l, 200, current_step, MSB_ADAPTIVE_SUCCESS, &last);
+        low = last < low ? last : low;
+    }
+    cr_assert_eq(stats(l).updates, 9, "one update a second");
+    cr_assert_lt(low, top / 2, "fell from %u to %u", top, low);
+    msb_adaptive_limit_free(l);
+    msb_clock_manual_free(clk);
+}

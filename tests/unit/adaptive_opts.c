@@ -39,7 +39,7 @@ Test(adaptive_opts, every_invalid_limit_field_is_named)
               "max_limit <= 1000000");
     BAD_LIMIT(initial_limit, 1001, "adaptive limit: initial_limit 1001 not in [1, 1000]");
     BAD_LIMIT(initial_limit, 0, "adaptive limit: initial_limit 0 not in [1, 1000]");
-    BAD_LIMIT(window_samples, 0, "adaptive limit: window_samples 0 not in 1..100000");
+    BAD_LIMIT(window_samples, 0, "adaptive limit: window_samples 0 not in 1..10000");
     BAD_LIMIT(backoff_ratio, 1.0, "adaptive limit: backoff_ratio 1 not in [0.5, 1)");
     BAD_LIMIT(backoff_ratio, NAN, "adaptive limit: backoff_ratio nan not in [0.5, 1)");
     BAD_LIMIT(rtt_tolerance, 0.5, "adaptive limit: rtt_tolerance 0.5 not in [1, 10]");
