@@ -202,7 +202,7 @@ void msb__breaker_half_release(msb_breaker_t *b, uint64_t token)
 msb_status_t msb_breaker_transition(msb_breaker_t *b, msb_breaker_state_t to, msb_error_t *err)
 {
     if ((unsigned)to > MSB_BREAKER_DISABLED) {
-        return msb__err(err, MSB_EINVAL, "breaker %s: %d is not a state", b->name, (int)to);
+        return msb__err(err, MSB_EINVAL, "breaker \"%s\": %d is not a state", b->name, (int)to);
     }
     msb__breaker_move(b, UINT64_MAX, to, msb__brk_now(b));
     return MSB_OK;

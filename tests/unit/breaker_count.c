@@ -381,7 +381,7 @@ Test(breaker_count, forced_open_and_disabled_are_manual)
     cr_assert_eq(msb_breaker_acquire(b, &p), MSB_OK);
     msb_error_t err = MSB_ERROR_INIT;
     cr_assert_eq(msb_breaker_transition(b, (msb_breaker_state_t)9, &err), MSB_EINVAL);
-    cr_assert_str_eq(err.message, "breaker breaker: 9 is not a state");
+    cr_assert_str_eq(err.message, "breaker \"breaker\": 9 is not a state");
     cr_assert_eq(stats(b).transitions, 5);
     msb_breaker_record(b, &p, MSB_BREAKER_IGNORED);
     msb_breaker_free(b);
