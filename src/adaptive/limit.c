@@ -11,10 +11,10 @@
 #define W_BUSY   (UINT64_C(1) << 24)
 #define W_DROP   (UINT64_C(1) << 48)
 #define W_MASK24 ((UINT64_C(1) << 24) - 1)
-#define W_FORCE                                                                                    \
-    32768u           /* a window this full closes whatever its age (the drop field is 16 bits)     \
-                      */
-#define WARMUP    10 /* samples averaged plainly before the long average becomes exponential */
+/* A window this full closes whatever its age (the drop field is 16 bits). */
+#define W_FORCE 32768u
+/* Samples averaged plainly before the long average becomes exponential. */
+#define WARMUP    10
 #define MAX_LIMIT 1000000u
 
 /* Padded on purpose: hot atomics written by different threads sit on separate cache lines. */
