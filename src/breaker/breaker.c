@@ -85,6 +85,7 @@ static void init_atomics(msb_breaker_t *b)
     atomic_init(&b->transitions, 0);
     atomic_init(&b->opened, 0);
     atomic_init(&b->cur_wait, b->open_wait_ns);
+    atomic_init(&b->warm, false);
 }
 
 static void set_config(msb_breaker_t *b, const msb_breaker_opts_t *o)
@@ -133,9 +134,11 @@ msb_status_t msb_breaker_new(const msb_breaker_opts_t *opts, msb_breaker_t **out
         if (msb__ring_init(&b->ring, o.window_size) != MSB_OK) {
             goto nomem;
         }
-    } else if (msb__twin_init(&b->twin, o.window_ns, o.window_buckets, 3, msb__brk_now(b)) !=
-               MSB_OK) {
-        goto nomem;
+    } else {
+        if (msb__twin_init(&b->twin, o.window_ns, o.window_buckets, 3, msb__brk_now(b)) != MSB_OK) {
+            goto nomem;
+        }
+        b->twin.no_total = true;
     }
     if (b->cb != NULL) {
         b->ev_cap = MSB__BRK_EVENTS;
@@ -265,31 +268,41 @@ static inline void record_closed_count(msb_breaker_t *b, uint64_t token, unsigne
     judge_count(b, token, v, agg, now);
 }
 
-__attribute__((noinline)) static void record_closed_time(msb_breaker_t *b, uint64_t token,
-                                                         unsigned v, uint64_t now)
+/* Sum the time window and judge it (a failure or slow call, a slid window, or a window that
+ * has not yet held the minimum). Notes whether the window holds the minimum now. */
+__attribute__((noinline)) static void judge_time(msb_breaker_t *b, uint64_t token, uint64_t now)
+{
+    int64_t calls = msb__twin_sum(&b->twin, 0);
+    atomic_store_explicit(&b->warm, calls >= (int64_t)b->minimum_calls, memory_order_relaxed);
+    if (msb__breaker_over(b, calls, msb__twin_sum(&b->twin, 1), msb__twin_sum(&b->twin, 2))) {
+        msb__breaker_move(b, token, MSB_BREAKER_OPEN, now);
+    }
+}
+
+/* The time window keeps no running totals: a fast success is one atomic add on its bucket.
+ * Only a failure, a slow call, a slide of the window or a window still short of the minimum
+ * sums the buckets to judge. */
+static inline void record_closed_time(msb_breaker_t *b, uint64_t token, unsigned v, uint64_t now)
 {
     if (now == 0) {
         now = msb__brk_now(b);
     }
     bool rotated;
     msb__twin_slot_t *s = msb__twin_slot_now(&b->twin, now, &rotated);
-    if (v & MSB__OUT_FAIL) {
+    if (MSB_UNLIKELY(v & MSB__OUT_FAIL)) {
         atomic_fetch_add_explicit(&b->failures, 1, memory_order_relaxed);
-        msb__twin_add_to(&b->twin, s, 1, 1);
+        msb__twin_add_slot(s, 1, 1);
     }
-    if (v & MSB__OUT_SLOW) {
+    if (MSB_UNLIKELY(v & MSB__OUT_SLOW)) {
         atomic_fetch_add_explicit(&b->slow, 1, memory_order_relaxed);
-        msb__twin_add_to(&b->twin, s, 2, 1);
+        msb__twin_add_slot(s, 2, 1);
     }
-    /* Calls last, so that a reader never sees more calls than this record's failures allow. */
-    msb__twin_add_to(&b->twin, s, 0, 1);
-    int64_t calls = msb__twin_total(&b->twin, 0);
-    if (v == MSB__OUT_CALL && !rotated && calls != (int64_t)b->minimum_calls) {
+    msb__twin_add_slot(s, 0, 1);
+    if (MSB_LIKELY(v == MSB__OUT_CALL && !rotated &&
+                   atomic_load_explicit(&b->warm, memory_order_relaxed))) {
         return;
     }
-    if (msb__breaker_over(b, calls, msb__twin_total(&b->twin, 1), msb__twin_total(&b->twin, 2))) {
-        msb__breaker_move(b, token, MSB_BREAKER_OPEN, now);
-    }
+    judge_time(b, token, now);
 }
 
 __attribute__((noinline, cold)) static void record_ignored(msb_breaker_t *b,

@@ -44,8 +44,9 @@ struct msb_breaker {
     void *user;
     char *name;
 
-    msb__ring_t ring; /* count window */
-    msb__twin_t twin; /* time window: fields calls, failures, slow */
+    msb__ring_t ring;  /* count window */
+    msb__twin_t twin;  /* time window (no totals): fields calls, failures, slow */
+    _Atomic bool warm; /* time window: held at least minimum_calls when last summed */
 
     /* Statistics (the closed-state calls live in the windows: ring.head, twin cumulative). */
     _Alignas(MSB_CACHELINE) _Atomic uint64_t calls_other;

@@ -72,6 +72,7 @@ bool msb__breaker_move_locked(msb_breaker_t *b, uint64_t expect, msb_breaker_sta
             msb__ring_clear(&b->ring);
         } else {
             msb__twin_clear(&b->twin);
+            atomic_store_explicit(&b->warm, false, memory_order_relaxed);
         }
         b->open_streak = 0;
         atomic_store_explicit(&b->cur_wait, b->open_wait_ns, memory_order_relaxed);
@@ -228,10 +229,13 @@ static void window_counts(msb_breaker_t *b, uint64_t *calls, uint64_t *fails, ui
         *cumulative = atomic_load_explicit(&b->ring.head, memory_order_relaxed);
         return;
     }
-    msb__twin_advance(&b->twin, msb__brk_now(b));
-    *calls = (uint64_t)msb__twin_total(&b->twin, 0);
-    *fails = (uint64_t)msb__twin_total(&b->twin, 1);
-    *slow = (uint64_t)msb__twin_total(&b->twin, 2);
+    if (msb__twin_advance(&b->twin, msb__brk_now(b))) {
+        /* Buckets left the window here, where nothing judges: the next record sums it. */
+        atomic_store_explicit(&b->warm, false, memory_order_relaxed);
+    }
+    *calls = (uint64_t)msb__twin_sum(&b->twin, 0);
+    *fails = (uint64_t)msb__twin_sum(&b->twin, 1);
+    *slow = (uint64_t)msb__twin_sum(&b->twin, 2);
     *cumulative = (uint64_t)msb__twin_cumulative(&b->twin, 0);
 }
 
@@ -260,13 +264,12 @@ bool msb__breaker_window_consistent(msb_breaker_t *b)
     if (b->window == MSB_BREAKER_WINDOW_COUNT) {
         return msb__ring_recount(&b->ring) == atomic_load(&b->ring.agg);
     }
-    for (uint32_t f = 0; f < 3; f++) {
-        int64_t sum = 0;
-        for (uint32_t i = 0; i < b->twin.nbuckets; i++) {
-            sum += atomic_load(&b->twin.slots[i].v[f]);
-        }
-        if (sum != atomic_load(&b->twin.total[f])) {
-            return false;
+    /* Buckets only ever gain counts or are emptied whole: none can be negative. */
+    for (uint32_t i = 0; i < b->twin.nbuckets; i++) {
+        for (uint32_t f = 0; f < 3; f++) {
+            if (atomic_load(&b->twin.slots[i].v[f]) < 0) {
+                return false;
+            }
         }
     }
     return true;

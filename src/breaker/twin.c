@@ -8,6 +8,7 @@ msb_status_t msb__twin_init(msb__twin_t *w, uint64_t window_ns, uint32_t nbucket
 {
     w->nbuckets = nbuckets;
     w->nfields = nfields;
+    w->no_total = false;
     w->bucket_ns = window_ns / nbuckets;
     if (w->bucket_ns == 0) {
         w->bucket_ns = 1;
@@ -42,7 +43,9 @@ static void expire_slot(msb__twin_t *w, msb__twin_slot_t *s)
     for (uint32_t f = 0; f < w->nfields; f++) {
         int64_t old = atomic_exchange_explicit(&s->v[f], 0, memory_order_acquire);
         if (old != 0) {
-            atomic_fetch_sub_explicit(&w->total[f], old, memory_order_relaxed);
+            if (!w->no_total) {
+                atomic_fetch_sub_explicit(&w->total[f], old, memory_order_relaxed);
+            }
             atomic_fetch_add_explicit(&w->expired[f], old, memory_order_relaxed);
         }
     }
@@ -74,10 +77,20 @@ bool msb__twin_advance(msb__twin_t *w, uint64_t now)
     return moved;
 }
 
+int64_t msb__twin_sum(const msb__twin_t *w, uint32_t f)
+{
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < w->nbuckets; i++) {
+        sum += atomic_load_explicit(&w->slots[i].v[f], memory_order_acquire);
+    }
+    return sum < 0 ? 0 : sum;
+}
+
 int64_t msb__twin_cumulative(const msb__twin_t *w, uint32_t f)
 {
-    return atomic_load_explicit(&w->total[f], memory_order_acquire) +
-           atomic_load_explicit(&w->expired[f], memory_order_acquire);
+    int64_t live = w->no_total ? msb__twin_sum(w, f)
+                               : atomic_load_explicit(&w->total[f], memory_order_acquire);
+    return live + atomic_load_explicit(&w->expired[f], memory_order_acquire);
 }
 
 void msb__twin_clear(msb__twin_t *w)

@@ -22,6 +22,10 @@
  *   - one thread at a time moves the window (the `rotating` flag, held for at most nbuckets
  *     slot expiries). A thread that finds it taken does not wait: it adds to the current bucket,
  *     which is about to become the previous one: the call is counted a moment early.
+ * A window made with `no_total` keeps no `total`: an add is one atomic add on its slot, and
+ * readers sum the slots (msb__twin_sum); the second invariant then reads
+ *   sum of slots[f] + expired[f] == every delta ever added to f      (once nothing is in flight)
+ * and holds by the same argument (each add is taken by exactly one expiry, or is still there).
  * Fields of one add are separate atomics: across fields the window is consistent only once the
  * adds in flight have finished (a reader may see a call's failure before its call; callers clamp
  * rates to [0, 1]).
@@ -47,6 +51,7 @@ typedef struct msb__twin {
     uint64_t bucket_ns;
     uint32_t nbuckets;
     uint32_t nfields;
+    bool no_total; /* adds go to the slots only; readers sum them (msb__twin_sum) */
     msb__twin_slot_t *slots;
     _Alignas(MSB_CACHELINE) _Atomic uint64_t cur_epoch;
     _Atomic int rotating;
@@ -84,6 +89,16 @@ static inline void msb__twin_add_to(msb__twin_t *w, msb__twin_slot_t *s, uint32_
     atomic_fetch_add_explicit(&w->total[f], d, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->v[f], d, memory_order_release);
 }
+
+/* Without totals: add `d` to field f of slot s only; returns the slot's new value. */
+static inline int64_t msb__twin_add_slot(msb__twin_slot_t *s, uint32_t f, int64_t d)
+{
+    return atomic_fetch_add_explicit(&s->v[f], d, memory_order_release) + d;
+}
+
+/* Field f of the window summed over its slots (O(buckets)), for windows without totals. Call
+ * msb__twin_advance() first to expire old buckets. */
+MSB_INTERNAL int64_t msb__twin_sum(const msb__twin_t *w, uint32_t f);
 
 /* Field f of the window (clamped at 0). Call msb__twin_advance() first to expire old buckets. */
 static inline int64_t msb__twin_total(const msb__twin_t *w, uint32_t f)

@@ -155,3 +155,16 @@ Test(breaker_time, closing_clears_the_window)
     cr_assert_eq(msb_breaker_state(b), MSB_BREAKER_CLOSED, "old failures do not count");
     msb_breaker_free(b);
 }
+
+Test(breaker_time, a_slide_seen_first_by_stats_is_still_judged)
+{
+    msb_breaker_t *b = make(4, 0.6);
+    calls(b, 3, MSB_BREAKER_SUCCESS);
+    msb_clock_manual_advance(clk, 5 * MSB_SEC);
+    calls(b, 3, MSB_BREAKER_FAILURE); /* 0.5: closed, and the window holds the minimum */
+    msb_clock_manual_advance(clk, 5 * MSB_SEC);
+    cr_assert_eq(stats(b).window_calls, 3, "stats moved the window: the successes left");
+    calls(b, 1, MSB_BREAKER_SUCCESS); /* 3 of 4 = 0.75, though this record moved nothing */
+    cr_assert_eq(msb_breaker_state(b), MSB_BREAKER_OPEN);
+    msb_breaker_free(b);
+}
