@@ -165,7 +165,8 @@ typedef struct msb_adaptive_shedder msb_adaptive_shedder_t;
 
 /**
  * @brief A source of CPU use replacing the cgroup and /proc readings (tests, or a host program
- * that measures it already).
+ * that measures it already). It is called on every acquisition, from any thread: keep it cheap
+ * (return a value another thread refreshes) and already smoothed (no average is applied).
  * @param user the `cpu_user` of the options.
  * @return CPU use in permille of the available CPU (0..1000; larger values count as 1000).
  * @since 0.1
