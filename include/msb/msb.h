@@ -14,6 +14,10 @@
 #include "msb/clock.h"
 #include "msb/config.h"
 #include "msb/log.h"
+#include "msb/breaker.h"
+#include "msb/retry.h"
+#include "msb/bulkhead.h"
+#include "msb/adaptive.h"
 #include "msb/ratelimit_redis.h"
 #include "msb/trace.h"
 
