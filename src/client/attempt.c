@@ -200,7 +200,9 @@ msb_status_t msb__call_attempt_begin(msb__call_t *c)
     c->streaming = false;
     c->stream_decided = false;
     c->attempt_start_ns = now;
-    c->attempt_budget_ms = budget / (uint64_t)MSB_MSEC > 0 ? budget / (uint64_t)MSB_MSEC : 1;
+    /* rounded: a deadline of 200 ms set a moment ago still reads "200" */
+    uint64_t ms = (budget + (uint64_t)MSB_MSEC / 2) / (uint64_t)MSB_MSEC;
+    c->attempt_budget_ms = ms > 0 ? ms : 1;
     start_span(c);
     msb_status_t rc = build_lines(c, c->attempt_budget_ms);
     if (rc != MSB_OK) {

@@ -155,6 +155,13 @@ static msb__next_t decide(msb__call_t *c, msb_status_t st, bool retry, uint64_t 
         }
         return MSB__NEXT_FINISH;
     }
+    uint64_t now = msb_clock_monotonic_ns(c->client->clock);
+    if (c->deadline_ns != 0 && now >= c->deadline_ns) {
+        if (!c->cut_by_deadline) {
+            note(c, st, " (attempt %u; the deadline has passed)", c->attempt);
+        }
+        return MSB__NEXT_FINISH;
+    }
     uint64_t ra = retry_after_ns(c, st);
     msb_status_t as = st != MSB_OK ? st : MSB_EUNAVAIL;
     msb_retry_verdict_t v = msb_retry_next(up->retry, &c->rcall, as, &retry, ra, delay);
@@ -172,7 +179,6 @@ static msb__next_t decide(msb__call_t *c, msb_status_t st, bool retry, uint64_t 
     if (v != MSB_RETRY_AGAIN) {
         return MSB__NEXT_FINISH;
     }
-    uint64_t now = msb_clock_monotonic_ns(c->client->clock);
     if (c->deadline_ns != 0 && now + *delay + (uint64_t)MSB_MSEC >= c->deadline_ns) {
         note(c, st, " (attempt %u; no time left before the deadline for another)",
              c->attempt);
