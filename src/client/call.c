@@ -21,11 +21,11 @@ static bool idempotent_method(const char *m)
     return false;
 }
 
+/* "scheme://…": absolute (the URL check then says whether the scheme is one we speak). */
 static bool is_absolute(const char *url)
 {
-    size_t n = strnlen(url, 8);
-    return (n >= 7 && msb__ascii_ieq(url, 7, "http://")) ||
-           (n >= 8 && msb__ascii_ieq(url, 8, "https://"));
+    const char *sep = strstr(url, "://");
+    return sep != NULL && sep > url && sep - url < (ptrdiff_t)strcspn(url, "/?#");
 }
 
 /* The absolute URL of the request, new in c->url. */

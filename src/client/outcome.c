@@ -103,7 +103,7 @@ static attempt_view_t describe(msb__call_t *c, const msb__client_result_t *r)
     case MSB__XFER_REDIRECTS:
         return fail(c, MSB_EPROTO, "too_many_redirects", "too many redirects", d);
     case MSB__XFER_NOMEM:
-        return fail(c, MSB_ENOMEM, "out_of_memory", "out of memory in libcurl", "");
+        return fail(c, MSB_ENOMEM, "out_of_memory", "out of memory for the transfer", "");
     case MSB__XFER_BADURL:
         return fail(c, MSB_EINVAL, "invalid_url", "URL refused", d);
     case MSB__XFER_OTHER:

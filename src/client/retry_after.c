@@ -127,6 +127,8 @@ static int full_year(int yy, int64_t now_s)
     int64_t y = century + yy;
     if (y > now_year + 50) {
         y -= 100;
+    } else if (y + 100 <= now_year + 50) {
+        y += 100;
     }
     return (int)y;
 }

@@ -88,9 +88,13 @@ static msb_status_t parse_port(const char *p, size_t n, uint16_t *port, msb_erro
     return MSB_OK;
 }
 
+/* reg-name of RFC 3986: unreserved / pct-encoded / sub-delims */
 static bool host_char(unsigned char ch)
 {
-    return tchar(ch) || strchr("!$&'()*+,;=%", ch) != NULL;
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+        return true;
+    }
+    return ch != '\0' && strchr("-._~!$&'()*+,;=%", ch) != NULL;
 }
 
 static msb_status_t parse_host(const char *a, size_t n, msb__url_t *out, msb_error_t *err)

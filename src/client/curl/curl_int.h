@@ -12,6 +12,7 @@ typedef struct msb__curl_xfer {
     struct curl_slist *headers;
     const msb__client_xfer_t *x;
     bool aborted; /* a core callback returned non-zero */
+    bool nomem;   /* loop: its socket could not be watched (no memory); the reaper ends it */
     char errbuf[CURL_ERROR_SIZE];
     /* loop transports only */
     void *loop;

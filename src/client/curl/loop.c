@@ -20,6 +20,7 @@ typedef struct loop {
     struct event_base *base;
     CURLM *multi;
     struct event *timer;
+    struct event *reaper; /* ends transfers whose socket could not be watched */
     msb__client_pool_t pool;
     sock_t *socks;                  /* every watched socket, for the final clean-up */
     msb__curl_xfer_t *active;       /* attempts in the multi */
@@ -78,9 +79,23 @@ static void sock_free(loop_t *l, sock_t *s)
     msb__free(s);
 }
 
+/* A socket record could not be made: libcurl's own answer to an error here (-1) kills every
+ * transfer of the multi handle for good, so instead the transfer is marked and ended from the
+ * loop with MSB__XFER_NOMEM. */
+static int watch_failed(loop_t *l, CURL *easy)
+{
+    msb__curl_xfer_t *xf = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&xf);
+    if (xf != NULL) {
+        xf->nomem = true;
+    }
+    struct timeval zero = {0, 0};
+    evtimer_add(l->reaper, &zero);
+    return 0;
+}
+
 static int on_socket(CURL *easy, curl_socket_t fd, int what, void *user, void *socketp)
 {
-    MSB_UNUSED(easy);
     loop_t *l = user;
     sock_t *s = socketp;
     if (what == CURL_POLL_REMOVE) {
@@ -93,12 +108,12 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *user, void *s
     if (s == NULL) {
         s = msb__calloc(1, sizeof(*s));
         if (s == NULL) {
-            return -1; /* libcurl fails the transfers of this multi */
+            return watch_failed(l, easy);
         }
         s->ev = event_new(l->base, fd, 0, on_event, s);
         if (s->ev == NULL) {
             msb__free(s);
-            return -1;
+            return watch_failed(l, easy);
         }
         s->fd = fd;
         s->loop = l;
@@ -119,7 +134,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *user, void *s
         events |= EV_WRITE;
     }
     event_assign(s->ev, l->base, fd, events, on_event, s);
-    return event_add(s->ev, NULL) == 0 ? 0 : -1;
+    return event_add(s->ev, NULL) == 0 ? 0 : watch_failed(l, easy);
 }
 
 static int on_timer_change(CURLM *multi, long timeout_ms, void *user)
@@ -188,6 +203,34 @@ static void collect(loop_t *l)
     }
 }
 
+static void on_reaper(evutil_socket_t fd, short what, void *arg)
+{
+    MSB_UNUSED(fd);
+    MSB_UNUSED(what);
+    loop_t *l = arg;
+    bool again = true;
+    while (again) {
+        again = false;
+        for (msb__curl_xfer_t *xf = l->active; xf != NULL; xf = xf->next) {
+            if (!xf->nomem) {
+                continue;
+            }
+            msb__client_result_t res;
+            memset(&res, 0, sizeof(res));
+            res.fail = MSB__XFER_NOMEM;
+            msb__curl_release(xf);
+            curl_multi_remove_handle(l->multi, xf->easy);
+            unlink_active(l, xf);
+            msb__client_done_fn done = xf->done;
+            void *user = xf->x->user;
+            recycle(l, xf);
+            done(user, &res); /* may change the list: look again from the start */
+            again = true;
+            break;
+        }
+    }
+}
+
 msb_status_t msb__curl_loop_start(void *loop, const msb__client_xfer_t *x,
                                   msb__client_done_fn done, void **handle, msb_error_t *err)
 {
@@ -215,6 +258,7 @@ msb_status_t msb__curl_loop_start(void *loop, const msb__client_xfer_t *x,
     }
     xf->loop = l;
     xf->done = done;
+    xf->nomem = false;
     CURLMcode mc = curl_multi_add_handle(l->multi, xf->easy);
     if (mc != CURLM_OK) {
         msb__curl_release(xf);
@@ -256,7 +300,8 @@ msb_status_t msb__curl_loop_new(struct event_base *base, const msb__client_pool_
     l->pool = *pool;
     l->multi = curl_multi_init();
     l->timer = evtimer_new(base, on_timer, l);
-    if (l->multi == NULL || l->timer == NULL) {
+    l->reaper = evtimer_new(base, on_reaper, l);
+    if (l->multi == NULL || l->timer == NULL || l->reaper == NULL) {
         msb__curl_loop_free(l);
         return msb__err_nomem(err, "a curl multi handle");
     }
@@ -294,6 +339,9 @@ void msb__curl_loop_free(void *loop)
     }
     if (l->timer != NULL) {
         event_free(l->timer);
+    }
+    if (l->reaper != NULL) {
+        event_free(l->reaper);
     }
     msb__free(l);
 }
