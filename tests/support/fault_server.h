@@ -19,7 +19,8 @@
  *   /redirect?to=PATH           302 to PATH (no PATH: to itself, a loop)
  *   /malformed                  a response that is not HTTP
  *
- * It counts accepted connections and requests, so tests can see connection reuse. Header-only:
+ * It counts accepted connections, open ones (and the most at once) and requests, so tests can
+ * see connection reuse and pool bounds. Header-only:
  * include it in one test program.
  */
 #ifndef MSB_TEST_FAULT_SERVER_H
@@ -41,7 +42,7 @@
 
 #define FS_FN          static __attribute__((unused))
 #define FS_MAX_CONNS   512
-#define FS_MAX_KEYS    64
+#define FS_MAX_KEYS    4096
 #define FS_REQ_MAX     65536
 
 typedef struct fault_server {
@@ -50,7 +51,9 @@ typedef struct fault_server {
     char base[64]; /* "http://127.0.0.1:PORT" */
     pthread_t acceptor;
     atomic_bool stop;
-    atomic_int connections;
+    atomic_int connections; /* accepted so far */
+    atomic_int open;        /* open now */
+    atomic_int max_open;    /* most open at once */
     atomic_int requests;
     atomic_int held; /* requests waiting in /hold */
     pthread_mutex_t mu;
@@ -383,6 +386,7 @@ out:
             break;
         }
     }
+    atomic_fetch_sub(&s->open, 1);
     close(fd);
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -411,6 +415,10 @@ FS_FN void *fs_accept_main(void *arg)
             continue;
         }
         atomic_fetch_add(&s->connections, 1);
+        int now = atomic_fetch_add(&s->open, 1) + 1;
+        int most = atomic_load(&s->max_open);
+        while (now > most && !atomic_compare_exchange_weak(&s->max_open, &most, now)) {
+        }
         fs_conn_t *cn = malloc(sizeof(*cn));
         cn->srv = s;
         cn->fd = fd;
