@@ -214,7 +214,7 @@ msb__next_t msb__call_attempt_end(msb__call_t *c, const msb__client_result_t *re
         c->has_permit = false;
     }
     msb__call_release_place(c);
-    char code[8];
+    char code[16];
     const char *etype = v.error_type;
     if (v.status == MSB_OK && c->resp->status >= 400) {
         snprintf(code, sizeof(code), "%d", c->resp->status);
