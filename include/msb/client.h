@@ -110,28 +110,28 @@ typedef struct msb_client_call msb_client_call_t;
 
 /** @brief Client options. Initialise with #MSB_CLIENT_OPTS_INIT. @since 0.1 */
 typedef struct msb_client_opts {
-    size_t size;               /**< sizeof(msb_client_opts_t), set by the initialiser */
-    struct event_base *base;   /**< the loop that runs every transfer (msb_client_send());
-                                    NULL: a blocking client (msb_client_do()) */
-    const msb_clock_t *clock;  /**< the clock of deadlines (#msb_client_req_t::deadline_ns).
-                                    NULL: msb_clock_real() */
-    msb_tracer_t *tracer;      /**< tracer of the client spans; NULL: the global provider's
-                                    tracer of scope "msb.client" (a no-op when none is set) */
-    unsigned trace_formats;    /**< propagation formats injected, #msb_trace_format_t bits.
-                                    Default #MSB_TRACE_W3C; 0: none */
-    uint32_t max_connections;  /**< open connections in all, 1..100000. Default 256. A blocking
-                                    client runs at most this many calls at once */
-    uint32_t max_host_connections; /**< open connections per host:port, 1..100000. Default 64 */
-    uint32_t max_idle_connections; /**< idle connections kept for reuse (loop client), 1..100000.
-                                        Default 64 */
-    uint64_t idle_timeout_ns;  /**< an idle connection older than this is closed instead of
-                                    reused, >= 1 s. Default 60 s */
+    size_t size;                    /**< sizeof(msb_client_opts_t), set by the initialiser */
+    struct event_base *base;        /**< the loop that runs every transfer (msb_client_send());
+                                         NULL: a blocking client (msb_client_do()) */
+    const msb_clock_t *clock;       /**< the clock of deadlines (#msb_client_req_t::deadline_ns).
+                                         NULL: msb_clock_real() */
+    msb_tracer_t *tracer;           /**< tracer of the client spans; NULL: the global provider's
+                                         tracer of scope "msb.client" (a no-op when none is set) */
+    unsigned trace_formats;         /**< propagation formats injected, #msb_trace_format_t bits.
+                                         Default #MSB_TRACE_W3C; 0: none */
+    uint32_t max_connections;       /**< open connections in all, 1..100000. Default 256. A blocking
+                                         client runs at most this many calls at once */
+    uint32_t max_host_connections;  /**< open connections per host:port, 1..100000. Default 64 */
+    uint32_t max_idle_connections;  /**< idle connections kept for reuse (loop client), 1..100000.
+                                         Default 64 */
+    uint64_t idle_timeout_ns;       /**< an idle connection older than this is closed instead of
+                                         reused, >= 1 s. Default 60 s */
     uint64_t max_connection_age_ns; /**< a connection is not reused past this age; 0 (the
                                          default): no limit. >= 1 s otherwise */
-    const char *deadline_header; /**< header carrying the remaining time in milliseconds;
-                                      NULL: #MSB_CLIENT_DEADLINE_HEADER; "": never sent */
-    const char *user_agent;    /**< User-Agent of requests that set none; NULL: "libmsb/<ver>";
-                                    "": none */
+    const char *deadline_header;    /**< header carrying the remaining time in milliseconds;
+                                         NULL: #MSB_CLIENT_DEADLINE_HEADER; "": never sent */
+    const char *user_agent;         /**< User-Agent of requests that set none; NULL: "libmsb/<ver>";
+                                         "": none */
     const msb_client_upstream_t *defaults; /**< policy of requests without an upstream, borrowed
                                                 (must outlive the client); NULL: one made with
                                                 #MSB_CLIENT_UPSTREAM_OPTS_INIT but `no_breaker`
@@ -144,7 +144,7 @@ typedef struct msb_client_opts {
         .size = sizeof(msb_client_opts_t), .base = NULL, .clock = NULL, .tracer = NULL,            \
         .trace_formats = MSB_TRACE_W3C, .max_connections = 256, .max_host_connections = 64,        \
         .max_idle_connections = 64, .idle_timeout_ns = 60 * MSB_SEC, .max_connection_age_ns = 0,   \
-        .deadline_header = NULL, .user_agent = NULL, .defaults = NULL                             \
+        .deadline_header = NULL, .user_agent = NULL, .defaults = NULL                              \
     }
 
 /**
@@ -219,30 +219,30 @@ typedef int (*msb_client_body_fn)(const msb_client_response_t *head, const void 
  * @since 0.1
  */
 typedef struct msb_client_req {
-    size_t size;                    /**< sizeof(msb_client_req_t), set by the initialiser */
+    size_t size;                     /**< sizeof(msb_client_req_t), set by the initialiser */
     msb_client_upstream_t *upstream; /**< the dependency; NULL: the client's `defaults` */
-    const char *method;             /**< an HTTP token ("GET", "POST", …); NULL: "GET" */
-    const char *url;                /**< a path ("/users/42?x=1") appended to the upstream's base
-                                         URL, or an absolute http/https URL */
-    const char *const *headers;     /**< NULL-terminated "Name: value" lines; NULL: none */
-    const void *body;               /**< request body (`body_len` bytes); NULL: none */
-    size_t body_len;                /**< its length */
-    uint64_t deadline_ns;           /**< absolute deadline on the client's clock
-                                         (msb_clock_monotonic_ns()); 0: none */
-    uint64_t timeout_ns;            /**< bound on the whole call from now (the sooner of this and
-                                         `deadline_ns` applies); 0: the upstream's
-                                         `call_timeout_ns` */
-    uint64_t attempt_timeout_ns;    /**< bound on each attempt; 0: the upstream's `timeout_ns` */
-    bool idempotent;                /**< safe to retry although the method is not idempotent
-                                         (an `Idempotency-Key` header implies it) */
-    bool no_retry;                  /**< one attempt only */
+    const char *method;              /**< an HTTP token ("GET", "POST", …); NULL: "GET" */
+    const char *url;                 /**< a path ("/users/42?x=1") appended to the upstream's base
+                                          URL, or an absolute http/https URL */
+    const char *const *headers;      /**< NULL-terminated "Name: value" lines; NULL: none */
+    const void *body;                /**< request body (`body_len` bytes); NULL: none */
+    size_t body_len;                 /**< its length */
+    uint64_t deadline_ns;            /**< absolute deadline on the client's clock
+                                          (msb_clock_monotonic_ns()); 0: none */
+    uint64_t timeout_ns;             /**< bound on the whole call from now (the sooner of this and
+                                          `deadline_ns` applies); 0: the upstream's
+                                          `call_timeout_ns` */
+    uint64_t attempt_timeout_ns;     /**< bound on each attempt; 0: the upstream's `timeout_ns` */
+    bool idempotent;                 /**< safe to retry although the method is not idempotent
+                                          (an `Idempotency-Key` header implies it) */
+    bool no_retry;                   /**< one attempt only */
     const msb_trace_ctx_t *trace_parent; /**< parent of the client spans; NULL: the calling
                                               thread's current span at the time of the call */
-    msb_client_body_fn on_body;     /**< stream the response body; NULL: keep it in the response */
-    void *body_user;                /**< passed to `on_body` */
-    msb_retry_cancel_t *cancel;     /**< blocking client: a token that cancels the call from
-                                         another thread (checked every 20 ms); NULL: none */
-    uint64_t max_response_bytes;    /**< 0: the upstream's limit; else this limit */
+    msb_client_body_fn on_body;  /**< stream the response body; NULL: keep it in the response */
+    void *body_user;             /**< passed to `on_body` */
+    msb_retry_cancel_t *cancel;  /**< blocking client: a token that cancels the call from
+                                      another thread (checked every 20 ms); NULL: none */
+    uint64_t max_response_bytes; /**< 0: the upstream's limit; else this limit */
 } msb_client_req_t;
 
 /** @brief Defaults of #msb_client_req_t. @since 0.1 */
@@ -285,8 +285,8 @@ typedef void (*msb_client_done_fn)(msb_status_t status, msb_client_response_t *r
  * @since 0.1
  */
 MSB_API msb_status_t msb_client_send(msb_client_t *c, const msb_client_req_t *req,
-                                     msb_client_done_fn done, void *user,
-                                     msb_client_call_t **call, msb_error_t *err);
+                                     msb_client_done_fn done, void *user, msb_client_call_t **call,
+                                     msb_error_t *err);
 
 /**
  * @brief Cancel a request in flight: its transfer is aborted (the connection closed), timers

@@ -134,26 +134,26 @@ typedef struct msb_client_upstream_opts {
                                       are cut off with #MSB_ETOOBIG. 0: no limit. Default 8 MiB */
     uint32_t max_redirects;      /**< redirects followed; 0 (the default): none, a 3xx is the
                                       response */
-    const msb_retry_opts_t *retry;      /**< retry policy; its `retryable` is replaced by the
-                                             classifier. NULL: retry.h's defaults (3 attempts,
-                                             100 ms backoff with full jitter, own budget) */
-    bool no_retry;                      /**< true: one attempt only. Default false */
+    const msb_retry_opts_t *retry;          /**< retry policy; its `retryable` is replaced by the
+                                                 classifier. NULL: retry.h's defaults (3 attempts,
+                                                 100 ms backoff with full jitter, own budget) */
+    bool no_retry;                          /**< true: one attempt only. Default false */
     const msb_breaker_opts_t *breaker_opts; /**< breaker made for this upstream; NULL:
                                                  breaker.h's defaults, named after the upstream */
-    msb_breaker_t *breaker;             /**< a breaker to use instead, borrowed (must outlive the
-                                             upstream); NULL: make one */
-    bool no_breaker;                    /**< true: no breaker. Default false */
+    msb_breaker_t *breaker; /**< a breaker to use instead, borrowed (must outlive the
+                                 upstream); NULL: make one */
+    bool no_breaker;        /**< true: no breaker. Default false */
     const msb_bulkhead_opts_t *bulkhead_opts; /**< bulkhead made for this upstream; NULL: 256
                                                    concurrent attempts, no wait */
-    msb_bulkhead_t *bulkhead;           /**< a bulkhead to use instead, borrowed; NULL: make one */
-    bool no_bulkhead;                   /**< true: no bulkhead. Default false */
-    msb_client_classify_fn classify;    /**< NULL: msb_client_classify_default() */
-    void *classify_user;                /**< passed to `classify` */
-    const msb_client_tls_opts_t *tls;   /**< NULL: verify against the system's CAs; copied */
-    bool no_deadline_header;            /**< true: never send the remaining-time header to this
-                                             upstream (a third party). Default false */
-    msb_log_t *log;                     /**< retries (debug) and breaker state changes (warn) are
-                                             logged here; NULL: msb_log_default() */
+    msb_bulkhead_t *bulkhead;         /**< a bulkhead to use instead, borrowed; NULL: make one */
+    bool no_bulkhead;                 /**< true: no bulkhead. Default false */
+    msb_client_classify_fn classify;  /**< NULL: msb_client_classify_default() */
+    void *classify_user;              /**< passed to `classify` */
+    const msb_client_tls_opts_t *tls; /**< NULL: verify against the system's CAs; copied */
+    bool no_deadline_header;          /**< true: never send the remaining-time header to this
+                                           upstream (a third party). Default false */
+    msb_log_t *log;                   /**< retries (debug) and breaker state changes (warn) are
+                                           logged here; NULL: msb_log_default() */
 } msb_client_upstream_opts_t;
 
 /** @brief Defaults of #msb_client_upstream_opts_t. @since 0.1 */
@@ -161,11 +161,11 @@ typedef struct msb_client_upstream_opts {
     {                                                                                              \
         .size = sizeof(msb_client_upstream_opts_t), .name = NULL, .base_url = NULL,                \
         .headers = NULL, .clock = NULL, .connect_timeout_ns = 2 * MSB_SEC,                         \
-        .timeout_ns = 10 * MSB_SEC, .call_timeout_ns = 0,                                          \
-        .max_response_bytes = (uint64_t)8 << 20, .max_redirects = 0, .retry = NULL,                \
-        .no_retry = false, .breaker_opts = NULL, .breaker = NULL, .no_breaker = false,             \
-        .bulkhead_opts = NULL, .bulkhead = NULL, .no_bulkhead = false, .classify = NULL,           \
-        .classify_user = NULL, .tls = NULL, .no_deadline_header = false, .log = NULL               \
+        .timeout_ns = 10 * MSB_SEC, .call_timeout_ns = 0, .max_response_bytes = (uint64_t)8 << 20, \
+        .max_redirects = 0, .retry = NULL, .no_retry = false, .breaker_opts = NULL,                \
+        .breaker = NULL, .no_breaker = false, .bulkhead_opts = NULL, .bulkhead = NULL,             \
+        .no_bulkhead = false, .classify = NULL, .classify_user = NULL, .tls = NULL,                \
+        .no_deadline_header = false, .log = NULL                                                   \
     }
 
 /**
@@ -173,17 +173,17 @@ typedef struct msb_client_upstream_opts {
  * @since 0.1
  */
 typedef struct msb_client_upstream_stats {
-    size_t size;               /**< set by the caller: sizeof(msb_client_upstream_stats_t) */
-    uint64_t calls;            /**< calls started (msb_client_send(), msb_client_do()) */
-    uint64_t attempts;         /**< attempts sent */
-    uint64_t retries;          /**< attempts after the first */
-    uint64_t responses;        /**< calls that ended with a response */
-    uint64_t errors;           /**< calls that ended with an error */
-    uint64_t breaker_rejected; /**< attempts refused by the open breaker */
-    uint64_t bulkhead_rejected;/**< attempts refused by the full bulkhead */
-    uint64_t budget_exhausted; /**< retries refused by the retry budget */
-    uint64_t timeouts;         /**< attempts that timed out (or were cut by the deadline) */
-    uint64_t in_flight;        /**< calls not finished now */
+    size_t size;                /**< set by the caller: sizeof(msb_client_upstream_stats_t) */
+    uint64_t calls;             /**< calls started (msb_client_send(), msb_client_do()) */
+    uint64_t attempts;          /**< attempts sent */
+    uint64_t retries;           /**< attempts after the first */
+    uint64_t responses;         /**< calls that ended with a response */
+    uint64_t errors;            /**< calls that ended with an error */
+    uint64_t breaker_rejected;  /**< attempts refused by the open breaker */
+    uint64_t bulkhead_rejected; /**< attempts refused by the full bulkhead */
+    uint64_t budget_exhausted;  /**< retries refused by the retry budget */
+    uint64_t timeouts;          /**< attempts that timed out (or were cut by the deadline) */
+    uint64_t in_flight;         /**< calls not finished now */
 } msb_client_upstream_stats_t;
 
 /**

@@ -157,7 +157,8 @@ void msb__call_end_span(msb__call_t *c, int http_status, const char *error_type)
     c->span = NULL;
 }
 
-/* ---- before ----------------------------------------------------------------------------------- */
+/* ---- before -----------------------------------------------------------------------------------
+ */
 
 static int on_header(void *user, const char *line, size_t len);
 static int on_body(void *user, const char *data, size_t len);
@@ -181,8 +182,8 @@ msb_status_t msb__call_attempt_begin(msb__call_t *c)
                 c->status = msb__err(&c->err, MSB_EREJECTED, "%s %.120s: breaker \"%s\" is open",
                                      c->method, c->url_safe, msb_breaker_name(up->breaker));
             } else {
-                msb__err_prefix(&c->err, c->status, "breaker \"%s\" opened, no retry: ",
-                                msb_breaker_name(up->breaker));
+                msb__err_prefix(&c->err, c->status,
+                                "breaker \"%s\" opened, no retry: ", msb_breaker_name(up->breaker));
             }
             return MSB_EREJECTED;
         }
@@ -241,7 +242,8 @@ void msb__call_attempt_abandon(msb__call_t *c)
     msb__call_end_span(c, 0, "cancelled");
 }
 
-/* ---- during ----------------------------------------------------------------------------------- */
+/* ---- during -----------------------------------------------------------------------------------
+ */
 
 static bool over_limit(msb__call_t *c, size_t len)
 {

@@ -23,7 +23,8 @@ struct msb__slot {
     msb__slot_t *next;
 };
 
-/* ---- host counts ------------------------------------------------------------------------------ */
+/* ---- host counts ------------------------------------------------------------------------------
+ */
 
 static msb__host_count_t *host_find(msb_client_t *cl, const char *key)
 {

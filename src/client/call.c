@@ -143,8 +143,8 @@ static msb_status_t read_times(msb__call_t *c, const msb_client_req_t *r, msb_er
     c->attempt_timeout_ns = attempt != 0 ? attempt : c->up->timeout_ns;
     c->start_ns = msb_clock_monotonic_ns(c->client->clock);
     uint64_t d = MSB_OPT_HAS(r, deadline_ns) ? r->deadline_ns : 0;
-    uint64_t t = MSB_OPT_HAS(r, timeout_ns) && r->timeout_ns != 0 ? r->timeout_ns
-                                                                  : c->up->call_timeout_ns;
+    uint64_t t =
+        MSB_OPT_HAS(r, timeout_ns) && r->timeout_ns != 0 ? r->timeout_ns : c->up->call_timeout_ns;
     if (t != 0 && (d == 0 || c->start_ns + t < d)) {
         d = c->start_ns + t;
     }
@@ -161,7 +161,8 @@ static msb_status_t read_request(msb__call_t *c, const msb_client_req_t *r, msb_
     }
     msb_status_t rc = make_url(c, MSB_OPT_HAS(r, url) ? r->url : NULL, err);
     if (rc == MSB_OK) {
-        c->idempotent = idempotent_method(c->method) || (MSB_OPT_HAS(r, idempotent) && r->idempotent);
+        c->idempotent =
+            idempotent_method(c->method) || (MSB_OPT_HAS(r, idempotent) && r->idempotent);
         rc = check_headers(c, MSB_OPT_HAS(r, headers) ? r->headers : NULL, err);
     }
     if (rc == MSB_OK) {
@@ -201,8 +202,7 @@ msb_status_t msb__call_init(msb__call_t *c, msb_client_t *client, const msb_clie
     if (req == NULL) {
         return msb__err(err, MSB_EINVAL, "client: request must not be NULL");
     }
-    c->up = MSB_OPT_HAS(req, upstream) && req->upstream != NULL ? req->upstream
-                                                                  : client->defaults;
+    c->up = MSB_OPT_HAS(req, upstream) && req->upstream != NULL ? req->upstream : client->defaults;
     msb_status_t rc = read_request(c, req, err);
     if (rc == MSB_OK && copy) {
         rc = copy_request(c, err);

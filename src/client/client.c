@@ -71,8 +71,8 @@ static msb_status_t check_opts(const msb_client_opts_t *o, msb_error_t *err)
     const char *dh = o->deadline_header;
     if (rc == MSB_OK && dh != NULL && dh[0] != '\0' &&
         !msb__client_token(dh, strlen(dh), MSB__CLIENT_MAX_NAME)) {
-        rc = msb__err(err, MSB_EINVAL, "client: deadline_header \"%.40s\" is not an HTTP token",
-                      dh);
+        rc =
+            msb__err(err, MSB_EINVAL, "client: deadline_header \"%.40s\" is not an HTTP token", dh);
     }
     const char *ua = o->user_agent;
     for (size_t i = 0; rc == MSB_OK && ua != NULL && ua[i] != '\0'; i++) {

@@ -54,8 +54,8 @@ typedef struct msb__client_pool {
     uint32_t max_connections;
     uint32_t max_host_connections;
     uint32_t max_idle;
-    uint32_t idle_timeout_s;   /* >= 1 */
-    uint32_t max_age_s;        /* 0: none */
+    uint32_t idle_timeout_s; /* >= 1 */
+    uint32_t max_age_s;      /* 0: none */
 } msb__client_pool_t;
 
 /* One attempt. Everything is borrowed until the attempt ends (done ran, or perform returned,
@@ -85,10 +85,10 @@ typedef struct msb__client_xfer {
 
 typedef struct msb__client_result {
     msb__xfer_fail_t fail;
-    long http_status;    /* of the last response seen; 0 when none */
-    bool sent;           /* the request may have reached the server */
-    long connects;       /* new connections this attempt made (0: a pooled one was reused) */
-    char detail[256];    /* the library's own words for a failure ("" on success) */
+    long http_status; /* of the last response seen; 0 when none */
+    bool sent;        /* the request may have reached the server */
+    long connects;    /* new connections this attempt made (0: a pooled one was reused) */
+    char detail[256]; /* the library's own words for a failure ("" on success) */
 } msb__client_result_t;
 
 typedef void (*msb__client_done_fn)(void *user, const msb__client_result_t *res);
@@ -119,8 +119,8 @@ typedef struct msb__client_driver {
     void (*slot_free)(void *slot);
     /* Run an attempt to its end. Returns MSB_OK with *res filled (even when the attempt
      * failed: see res->fail); MSB_ENOMEM when it could not start. */
-    msb_status_t (*slot_perform)(void *slot, const msb__client_xfer_t *x,
-                                 msb__client_result_t *res, msb_error_t *err);
+    msb_status_t (*slot_perform)(void *slot, const msb__client_xfer_t *x, msb__client_result_t *res,
+                                 msb_error_t *err);
     /* What the slots of one blocking client share across threads (DNS cache, TLS sessions). */
     msb_status_t (*share_new)(void **out, msb_error_t *err);
     void (*share_free)(void *share);

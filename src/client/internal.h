@@ -105,11 +105,11 @@ struct msb_client {
 struct msb_client_response {
     int status;
     uint32_t attempts;
-    msb__buf_t head;     /* "name\0value\0" pairs */
-    size_t *fields;      /* offset of each name in head */
+    msb__buf_t head; /* "name\0value\0" pairs */
+    size_t *fields;  /* offset of each name in head */
     size_t nfields;
     size_t fields_cap;
-    bool folding_ok;     /* the last line was a field (an obs-fold may continue it) */
+    bool folding_ok; /* the last line was a field (an obs-fold may continue it) */
     msb__buf_t body;
 };
 
@@ -126,17 +126,14 @@ MSB_INTERNAL msb_status_t msb__client_response_line(msb_client_response_t *r, co
 typedef enum msb__abort {
     MSB__ABORT_NONE = 0,
     MSB__ABORT_TOOBIG,
-    MSB__ABORT_STREAM,  /* the body callback returned non-zero */
+    MSB__ABORT_STREAM, /* the body callback returned non-zero */
     MSB__ABORT_NOMEM,
-    MSB__ABORT_PROTO,   /* a header line we could not parse */
-    MSB__ABORT_CANCEL   /* the blocking cancellation token */
+    MSB__ABORT_PROTO, /* a header line we could not parse */
+    MSB__ABORT_CANCEL /* the blocking cancellation token */
 } msb__abort_t;
 
 /* What happens after an attempt. */
-typedef enum msb__next {
-    MSB__NEXT_FINISH = 0,
-    MSB__NEXT_RETRY = 1
-} msb__next_t;
+typedef enum msb__next { MSB__NEXT_FINISH = 0, MSB__NEXT_RETRY = 1 } msb__next_t;
 
 /* One logical call, shared by the loop and blocking paths. */
 struct msb__call {
@@ -144,9 +141,9 @@ struct msb__call {
     msb_client_upstream_t *up;
     char *arena; /* copies of the request's strings and body (loop calls) */
     const char *method;
-    char *url;       /* absolute, owned */
-    char *url_safe;  /* credentials and query values removed: errors and spans */
-    char *host_key;  /* "scheme://host:port": the per-host limit of blocking clients */
+    char *url;      /* absolute, owned */
+    char *url_safe; /* credentials and query values removed: errors and spans */
+    char *host_key; /* "scheme://host:port": the per-host limit of blocking clients */
     char *server_address;
     int server_port;
     const char *const *req_headers;
@@ -154,8 +151,8 @@ struct msb__call {
     const void *body;
     size_t body_len;
     bool idempotent;
-    bool retries;          /* the call may be retried at all */
-    uint64_t deadline_ns;  /* absolute on the client's clock; 0: none */
+    bool retries;         /* the call may be retried at all */
+    uint64_t deadline_ns; /* absolute on the client's clock; 0: none */
     uint64_t attempt_timeout_ns;
     uint64_t max_response;
     msb_trace_ctx_t parent;
@@ -179,10 +176,10 @@ struct msb__call {
     msb__buf_t extra;           /* storage of the generated lines */
     msb__client_xfer_t xfer;
     msb_client_response_t *resp;
-    uint64_t received;          /* header + body bytes of this attempt */
+    uint64_t received; /* header + body bytes of this attempt */
     msb__abort_t abort;
-    bool head_done;   /* the final header arrived */
-    bool streaming;   /* body bytes go to on_body */
+    bool head_done; /* the final header arrived */
+    bool streaming; /* body bytes go to on_body */
     bool stream_decided;
 
     /* the outcome so far */
@@ -203,8 +200,7 @@ struct msb__call {
 
 /* Validate the request and fill the call (copying what a loop call must keep when `copy`). */
 MSB_INTERNAL msb_status_t msb__call_init(msb__call_t *c, msb_client_t *client,
-                                         const msb_client_req_t *req, bool copy,
-                                         msb_error_t *err);
+                                         const msb_client_req_t *req, bool copy, msb_error_t *err);
 MSB_INTERNAL void msb__call_cleanup(msb__call_t *c);
 /* Whether the deadline has passed; if so the call's outcome is set (MSB_ETIMEDOUT, or the last
  * attempt's when there was one). */
@@ -235,13 +231,12 @@ typedef struct msb__url {
     bool https;
     const char *host; /* without brackets */
     size_t host_len;
-    uint16_t port;    /* explicit, else 80 / 443 */
-    size_t rest;      /* offset of the path, query or fragment (or the end) */
+    uint16_t port; /* explicit, else 80 / 443 */
+    size_t rest;   /* offset of the path, query or fragment (or the end) */
 } msb__url_t;
 
 /* Parse an absolute http/https URL. MSB_EINVAL naming what is wrong. */
-MSB_INTERNAL msb_status_t msb__client_url_parse(const char *url, msb__url_t *out,
-                                                msb_error_t *err);
+MSB_INTERNAL msb_status_t msb__client_url_parse(const char *url, msb__url_t *out, msb_error_t *err);
 /* Append a form of url fit for logs: no userinfo, query values replaced by "REDACTED", no
  * fragment. Invalid URLs are written as "<invalid URL>". */
 MSB_INTERNAL void msb__client_url_redact(const char *url, msb__buf_t *out);

@@ -14,13 +14,7 @@
 
 #define WAITER_RECHECK_US 2000
 
-enum {
-    ST_IDLE = 0,
-    ST_WAIT_PLACE,
-    ST_XFER,
-    ST_BACKOFF,
-    ST_DONE_PENDING
-};
+enum { ST_IDLE = 0, ST_WAIT_PLACE, ST_XFER, ST_BACKOFF, ST_DONE_PENDING };
 
 struct msb_client_call {
     msb__call_t c;
@@ -254,9 +248,8 @@ static void on_call_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the public API ------------------------------------------------------------------------- */
 
-msb_status_t msb_client_send(msb_client_t *cl, const msb_client_req_t *req,
-                             msb_client_done_fn done, void *user, msb_client_call_t **out,
-                             msb_error_t *err)
+msb_status_t msb_client_send(msb_client_t *cl, const msb_client_req_t *req, msb_client_done_fn done,
+                             void *user, msb_client_call_t **out, msb_error_t *err)
 {
     if (cl == NULL || done == NULL) {
         return msb__err(err, MSB_EINVAL, "client: %s must not be NULL",

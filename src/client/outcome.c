@@ -30,8 +30,8 @@ static attempt_view_t describe_abort(msb__call_t *c)
                  c->method, c->url_safe);
         return (attempt_view_t){MSB_ECANCELED, "cancelled"};
     case MSB__ABORT_NOMEM:
-        msb__err(&c->err, MSB_ENOMEM, "%s %.120s: out of memory receiving the response",
-                 c->method, c->url_safe);
+        msb__err(&c->err, MSB_ENOMEM, "%s %.120s: out of memory receiving the response", c->method,
+                 c->url_safe);
         return (attempt_view_t){MSB_ENOMEM, "out_of_memory"};
     case MSB__ABORT_PROTO:
         msb__err(&c->err, MSB_EPROTO, "%s %.120s: malformed response header", c->method,
@@ -180,13 +180,12 @@ static msb__next_t decide(msb__call_t *c, msb_status_t st, bool retry, uint64_t 
         return MSB__NEXT_FINISH;
     }
     if (c->deadline_ns != 0 && now + *delay + (uint64_t)MSB_MSEC >= c->deadline_ns) {
-        note(c, st, " (attempt %u; no time left before the deadline for another)",
-             c->attempt);
+        note(c, st, " (attempt %u; no time left before the deadline for another)", c->attempt);
         return MSB__NEXT_FINISH;
     }
     msb_log_write(up->log, MSB_LOG_DEBUG, "client: retrying",
-                  MSB_LOG_FIELDS(MSB_LOG_STR("upstream", up->name), MSB_LOG_STR("method", c->method),
-                                 MSB_LOG_STR("url", c->url_safe),
+                  MSB_LOG_FIELDS(MSB_LOG_STR("upstream", up->name),
+                                 MSB_LOG_STR("method", c->method), MSB_LOG_STR("url", c->url_safe),
                                  MSB_LOG_I64("attempt", c->attempt + 1),
                                  MSB_LOG_I64("status", c->resp->status),
                                  MSB_LOG_STR("error", st != MSB_OK ? c->err.message : ""),
@@ -204,7 +203,7 @@ msb__next_t msb__call_attempt_end(msb__call_t *c, const msb__client_result_t *re
     if (v.status == MSB_ETIMEDOUT) {
         atomic_fetch_add(&up->n.timeouts, 1);
     }
-    msb_client_outcome_t o = {sizeof(o), v.status, v.status == MSB_OK ? c->resp->status : 0,
+    msb_client_outcome_t o = {sizeof(o), v.status,      v.status == MSB_OK ? c->resp->status : 0,
                               c->method, c->idempotent, res->sent};
     msb_breaker_outcome_t bo = MSB_BREAKER_IGNORED;
     bool retry = false;

@@ -107,8 +107,8 @@ static bool imf_fixdate(cursor_t c, int64_t *out)
 {
     int wd, d, mon, y, h, mi, s;
     if (!one_of(&c, days, 7, &wd) || !lit(&c, ", ") || !digits(&c, 2, &d) || !lit(&c, " ") ||
-        !one_of(&c, months, 12, &mon) || !lit(&c, " ") || !digits(&c, 4, &y) ||
-        !lit(&c, " ") || !time_of_day(&c, &h, &mi, &s) || !lit(&c, " GMT") || c.n != 0) {
+        !one_of(&c, months, 12, &mon) || !lit(&c, " ") || !digits(&c, 4, &y) || !lit(&c, " ") ||
+        !time_of_day(&c, &h, &mi, &s) || !lit(&c, " GMT") || c.n != 0) {
         return false;
     }
     if (!valid(y, mon, d, h, mi, s)) {
@@ -136,9 +136,9 @@ static int full_year(int yy, int64_t now_s)
 static bool rfc850_date(cursor_t c, int64_t now_s, int64_t *out)
 {
     int wd, d, mon, yy, h, mi, s;
-    if (!one_of(&c, long_days, 7, &wd) || !lit(&c, ", ") || !digits(&c, 2, &d) ||
-        !lit(&c, "-") || !one_of(&c, months, 12, &mon) || !lit(&c, "-") || !digits(&c, 2, &yy) ||
-        !lit(&c, " ") || !time_of_day(&c, &h, &mi, &s) || !lit(&c, " GMT") || c.n != 0) {
+    if (!one_of(&c, long_days, 7, &wd) || !lit(&c, ", ") || !digits(&c, 2, &d) || !lit(&c, "-") ||
+        !one_of(&c, months, 12, &mon) || !lit(&c, "-") || !digits(&c, 2, &yy) || !lit(&c, " ") ||
+        !time_of_day(&c, &h, &mi, &s) || !lit(&c, " GMT") || c.n != 0) {
         return false;
     }
     int y = full_year(yy, now_s);

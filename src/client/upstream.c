@@ -69,8 +69,8 @@ static msb_status_t check_timeout(const char *field, uint64_t v, bool zero_ok, m
     if ((v == 0 && zero_ok) || (v >= MIN_TIMEOUT_NS && v <= MAX_TIMEOUT_NS)) {
         return MSB_OK;
     }
-    return msb__err(err, MSB_EINVAL, "client: upstream %s %llu ns is not in [1 ms, 24 h]%s",
-                    field, (unsigned long long)v, zero_ok ? " (or 0)" : "");
+    return msb__err(err, MSB_EINVAL, "client: upstream %s %llu ns is not in [1 ms, 24 h]%s", field,
+                    (unsigned long long)v, zero_ok ? " (or 0)" : "");
 }
 
 static msb_status_t set_base(msb_client_upstream_t *u, const char *base, msb_error_t *err)
@@ -81,8 +81,9 @@ static msb_status_t set_base(msb_client_upstream_t *u, const char *base, msb_err
         return msb__err_prefix(err, rc, "client: upstream base_url: ");
     }
     if (strpbrk(base + url.rest, "?#") != NULL) {
-        return msb__err(err, MSB_EINVAL, "client: upstream base_url must not hold a query or "
-                                         "fragment");
+        return msb__err(err, MSB_EINVAL,
+                        "client: upstream base_url must not hold a query or "
+                        "fragment");
     }
     size_t n = strlen(base);
     while (n > url.rest && base[n - 1] == '/') {

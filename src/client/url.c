@@ -40,8 +40,8 @@ msb_status_t msb__client_header_check(const char *line, const char *what, msb_er
 {
     const char *colon = strchr(line, ':');
     if (colon == NULL) {
-        return msb__err(err, MSB_EINVAL, "client: %s \"%.40s\" is not a \"Name: value\" line",
-                        what, line);
+        return msb__err(err, MSB_EINVAL, "client: %s \"%.40s\" is not a \"Name: value\" line", what,
+                        line);
     }
     size_t n = (size_t)(colon - line);
     if (!msb__client_token(line, n, MSB__CLIENT_MAX_NAME)) {

@@ -14,8 +14,8 @@
 #include "msb/client.h"
 #include "support/fault_server.h"
 
-#define THREADS 8
-#define ROUNDS  150
+#define THREADS         8
+#define ROUNDS          150
 #define MAX_CONNECTIONS 6
 
 static int passed, failed;

@@ -40,10 +40,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FS_FN          static __attribute__((unused))
-#define FS_MAX_CONNS   512
-#define FS_MAX_KEYS    4096
-#define FS_REQ_MAX     65536
+#define FS_FN        static __attribute__((unused))
+#define FS_MAX_CONNS 512
+#define FS_MAX_KEYS  4096
+#define FS_REQ_MAX   65536
 
 typedef struct fault_server {
     int listen_fd;
@@ -189,8 +189,8 @@ FS_FN bool fs_big(int fd, long bytes, bool chunked, long chunk)
     memset(buf, 'x', sizeof(buf));
     if (!chunked) {
         char head[256];
-        int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %ld\r\n\r\n",
-                         bytes);
+        int n =
+            snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %ld\r\n\r\n", bytes);
         if (!fs_send(fd, head, (size_t)n)) {
             return false;
         }

@@ -126,7 +126,8 @@ static msb_status_t loop_flow(struct event_base *base, msb_error_t *err)
     }
     if (rc == MSB_OK) {
         event_base_dispatch(base);
-        cr_assert(o.done, "no completion (allocation %ld failing)", atomic_load(&failing_alloc_calls));
+        cr_assert(o.done, "no completion (allocation %ld failing)",
+                  atomic_load(&failing_alloc_calls));
         rc = o.rc;
     }
     msb_client_free(c);

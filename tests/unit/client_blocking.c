@@ -142,8 +142,7 @@ Test(client_blocking, methods_without_body)
         req.url = "/echo";
         msb_client_response_t *r = NULL;
         msb_error_t err = MSB_ERROR_INIT;
-        cr_assert_eq(msb_client_do(cl, &req, &r, &err), MSB_OK, "%s: %s", methods[i],
-                     err.message);
+        cr_assert_eq(msb_client_do(cl, &req, &r, &err), MSB_OK, "%s: %s", methods[i], err.message);
         char head[8192];
         fault_server_last(&srv, head, sizeof(head));
         cr_assert_eq(strncmp(head, methods[i], strlen(methods[i])), 0, "%s", head);

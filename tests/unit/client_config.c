@@ -50,9 +50,12 @@ Test(client_config, operator_settings_apply)
                           "--client.retry.initial_backoff=20ms",
                           "--client.idle_timeout=2m",
                           "--client.max_redirects=3"};
-    char *env[] = {"MSB_CLIENT__DEADLINE_HEADER=X-Deadline-Ms", "MSB_CLIENT__CONNECT_TIMEOUT=1s",
-                   "MSB_CLIENT__CALL_TIMEOUT=30s", "MSB_CLIENT__MAX_HOST_CONNECTIONS=4",
-                   "MSB_CLIENT__MAX_IDLE_CONNECTIONS=2", "MSB_CLIENT__RETRY__MAX_BACKOFF=3s",
+    char *env[] = {"MSB_CLIENT__DEADLINE_HEADER=X-Deadline-Ms",
+                   "MSB_CLIENT__CONNECT_TIMEOUT=1s",
+                   "MSB_CLIENT__CALL_TIMEOUT=30s",
+                   "MSB_CLIENT__MAX_HOST_CONNECTIONS=4",
+                   "MSB_CLIENT__MAX_IDLE_CONNECTIONS=2",
+                   "MSB_CLIENT__RETRY__MAX_BACKOFF=3s",
                    NULL};
     msb_config_t *cfg = load(8, argv, env);
     msb_client_opts_t co = MSB_CLIENT_OPTS_INIT;
@@ -102,8 +105,7 @@ Test(client_config, out_of_range_values_fail_at_load)
     const char *argv[] = {"prog", "--client.max_connections=0"};
     msb_error_t err = MSB_ERROR_INIT;
     cr_assert_eq(msb_config_load(cfg, 2, argv, &err), MSB_ERANGE);
-    cr_assert_str_eq(err.message,
-                     "client.max_connections: 0 is below the minimum 1 (from "
-                     "--client.max_connections)");
+    cr_assert_str_eq(err.message, "client.max_connections: 0 is below the minimum 1 (from "
+                                  "--client.max_connections)");
     msb_config_free(cfg);
 }

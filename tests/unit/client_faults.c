@@ -68,7 +68,8 @@ static msb_client_upstream_stats_t stats(msb_client_upstream_t *u)
     return s;
 }
 
-#define assert_has(msg, part) cr_assert_not_null(strstr((msg), (part)), "\"%s\" lacks \"%s\"", (msg), (part))
+#define assert_has(msg, part)                                                                      \
+    cr_assert_not_null(strstr((msg), (part)), "\"%s\" lacks \"%s\"", (msg), (part))
 
 /* ---- retries -------------------------------------------------------------------------------- */
 

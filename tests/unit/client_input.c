@@ -176,8 +176,9 @@ Test(client_input, requests)
                   "client: request URL \"/x\" is relative and upstream \"default\" has no "
                   "base_url");
     req.url = "http://h/a b";
-    request_fails(c, &req, "client: request URL: URL holds a space, control or non-ASCII byte at "
-                           "offset 10 (percent-encode it)");
+    request_fails(c, &req,
+                  "client: request URL: URL holds a space, control or non-ASCII byte at "
+                  "offset 10 (percent-encode it)");
     req.url = "gopher://h/";
     request_fails(c, &req, "client: request URL: URL scheme \"gopher\" is not http or https");
     req.url = "http://h/";
@@ -188,8 +189,9 @@ Test(client_input, requests)
     req.method = NULL;
     const char *h[] = {"X-A: ok", "X-B: a\nb", NULL};
     req.headers = h;
-    request_fails(c, &req, "client: request header X-B: the value holds a control character "
-                           "(CR, LF, …)");
+    request_fails(c, &req,
+                  "client: request header X-B: the value holds a control character "
+                  "(CR, LF, …)");
     req.headers = NULL;
     req.body_len = 3;
     request_fails(c, &req, "client: request body is NULL but body_len is 3");
@@ -228,7 +230,8 @@ static void redacts(const char *url, const char *want)
 
 Test(client_input, url_redaction)
 {
-    redacts("http://u:p@h:8080/a/b?x=1&y=&z&t=secret#frag", "http://h:8080/a/b?x=REDACTED&y=&z&t=REDACTED");
+    redacts("http://u:p@h:8080/a/b?x=1&y=&z&t=secret#frag",
+            "http://h:8080/a/b?x=REDACTED&y=&z&t=REDACTED");
     redacts("HTTPS://h:443/p", "https://h/p");
     redacts("http://[::1]:9/p", "http://[::1]:9/p");
     redacts("http://h", "http://h");
@@ -249,9 +252,17 @@ Test(client_input, url_parsing)
     cr_assert(u.https);
     cr_assert_eq(msb__client_url_parse("http://h:/", &u, NULL), MSB_OK, "empty port: default");
     cr_assert_eq(u.port, 80);
-    const char *bad[] = {"http://[::1", "http://[]/", "http://[::1]x/", "http://h:0/",
-                         "http://h:+1/", "http://h:65536/", "http://h^/", "http:/h",
-                         "http://h/\x7f", "http://h/\xc3\xa9", ""};
+    const char *bad[] = {"http://[::1",
+                         "http://[]/",
+                         "http://[::1]x/",
+                         "http://h:0/",
+                         "http://h:+1/",
+                         "http://h:65536/",
+                         "http://h^/",
+                         "http:/h",
+                         "http://h/\x7f",
+                         "http://h/\xc3\xa9",
+                         ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         msb_error_t err = MSB_ERROR_INIT;
         cr_assert_eq(msb__client_url_parse(bad[i], &u, &err), MSB_EINVAL, "%s", bad[i]);

@@ -52,8 +52,7 @@ static msb_client_upstream_t *breaker_upstream(msb_client_classify_fn classify)
     return u;
 }
 
-static msb_status_t get(msb_client_upstream_t *u, const char *path, int *status,
-                        msb_error_t *err)
+static msb_status_t get(msb_client_upstream_t *u, const char *path, int *status, msb_error_t *err)
 {
     msb_client_req_t req = MSB_CLIENT_REQ_INIT;
     req.upstream = u;

@@ -22,9 +22,9 @@ typedef struct loop {
     struct event *timer;
     struct event *reaper; /* ends transfers whose socket could not be watched */
     msb__client_pool_t pool;
-    sock_t *socks;                  /* every watched socket, for the final clean-up */
-    msb__curl_xfer_t *active;       /* attempts in the multi */
-    msb__curl_xfer_t *cache;        /* idle easy handles, reused (singly linked by next) */
+    sock_t *socks;            /* every watched socket, for the final clean-up */
+    msb__curl_xfer_t *active; /* attempts in the multi */
+    msb__curl_xfer_t *cache;  /* idle easy handles, reused (singly linked by next) */
     size_t cached;
 } loop_t;
 
@@ -231,8 +231,8 @@ static void on_reaper(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-msb_status_t msb__curl_loop_start(void *loop, const msb__client_xfer_t *x,
-                                  msb__client_done_fn done, void **handle, msb_error_t *err)
+msb_status_t msb__curl_loop_start(void *loop, const msb__client_xfer_t *x, msb__client_done_fn done,
+                                  void **handle, msb_error_t *err)
 {
     loop_t *l = loop;
     msb__curl_xfer_t *xf = l->cache;
@@ -289,8 +289,8 @@ void msb__curl_loop_cancel(void *loop, void *handle)
 
 /* ---- the transport -------------------------------------------------------------------------- */
 
-msb_status_t msb__curl_loop_new(struct event_base *base, const msb__client_pool_t *pool,
-                                void **out, msb_error_t *err)
+msb_status_t msb__curl_loop_new(struct event_base *base, const msb__client_pool_t *pool, void **out,
+                                msb_error_t *err)
 {
     loop_t *l = msb__calloc(1, sizeof(*l));
     if (l == NULL) {

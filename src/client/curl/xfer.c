@@ -255,8 +255,7 @@ static msb__xfer_fail_t classify(CURLcode cc, bool connected)
     case CURLE_BAD_CONTENT_ENCODING:
     case CURLE_HTTP_RETURNED_ERROR:
     case CURLE_UNSUPPORTED_PROTOCOL:
-        return cc == CURLE_UNSUPPORTED_PROTOCOL && !connected ? MSB__XFER_BADURL
-                                                              : MSB__XFER_PROTO;
+        return cc == CURLE_UNSUPPORTED_PROTOCOL && !connected ? MSB__XFER_BADURL : MSB__XFER_PROTO;
     case CURLE_WRITE_ERROR:
     case CURLE_ABORTED_BY_CALLBACK:
         return MSB__XFER_ABORTED;
