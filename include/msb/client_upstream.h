@@ -117,7 +117,7 @@ typedef struct msb_client_tls_opts {
 typedef struct msb_client_upstream_opts {
     size_t size;                 /**< sizeof(msb_client_upstream_opts_t), set by the initialiser */
     const char *name;            /**< for errors, logs, the breaker; copied. NULL: the base
-                                      URL's host[:port], or "default" without a base URL */
+                                      URL's host:port, or "default" without a base URL */
     const char *base_url;        /**< `http[s]://host[:port][/prefix]`; request paths are appended.
                                       NULL: requests give absolute URLs */
     const char *const *headers;  /**< NULL-terminated "Name: value" lines sent with every request
@@ -132,28 +132,30 @@ typedef struct msb_client_upstream_opts {
                                       0 (default): none beyond the attempts' own */
     uint64_t max_response_bytes; /**< largest response (headers + body) accepted; larger ones
                                       are cut off with #MSB_ETOOBIG. 0: no limit. Default 8 MiB */
-    uint32_t max_redirects;      /**< redirects followed; 0 (the default): none, a 3xx is the
-                                      response */
     const msb_retry_opts_t *retry;          /**< retry policy; its `retryable` is replaced by the
-                                                 classifier. NULL: retry.h's defaults (3 attempts,
-                                                 100 ms backoff with full jitter, own budget) */
-    bool no_retry;                          /**< true: one attempt only. Default false */
+                                                 classifier. NULL: retry.h's defaults (3 attempts, 100 ms
+                                                 backoff with full jitter, own budget) */
     const msb_breaker_opts_t *breaker_opts; /**< breaker made for this upstream; NULL:
                                                  breaker.h's defaults, named after the upstream */
     msb_breaker_t *breaker; /**< a breaker to use instead, borrowed (must outlive the
                                  upstream); NULL: make one */
-    bool no_breaker;        /**< true: no breaker. Default false */
     const msb_bulkhead_opts_t *bulkhead_opts; /**< bulkhead made for this upstream; NULL: 256
-                                                   concurrent attempts, no wait */
+                                                   concurrent attempts, no wait. Its
+                                                   `max_wait_ns` also bounds how long a loop call
+                                                   stays parked for a place */
     msb_bulkhead_t *bulkhead;         /**< a bulkhead to use instead, borrowed; NULL: make one */
-    bool no_bulkhead;                 /**< true: no bulkhead. Default false */
     msb_client_classify_fn classify;  /**< NULL: msb_client_classify_default() */
     void *classify_user;              /**< passed to `classify` */
     const msb_client_tls_opts_t *tls; /**< NULL: verify against the system's CAs; copied */
-    bool no_deadline_header;          /**< true: never send the remaining-time header to this
-                                           upstream (a third party). Default false */
     msb_log_t *log;                   /**< retries (debug) and breaker state changes (warn) are
                                            logged here; NULL: msb_log_default() */
+    uint32_t max_redirects;           /**< redirects followed, 0..50; 0 (the default): none, a
+                                           3xx is the response */
+    bool no_retry;                    /**< true: one attempt only. Default false */
+    bool no_breaker;                  /**< true: no breaker. Default false */
+    bool no_bulkhead;                 /**< true: no bulkhead. Default false */
+    bool no_deadline_header;          /**< true: never send the remaining-time header to this
+                                           upstream (a third party). Default false */
 } msb_client_upstream_opts_t;
 
 /** @brief Defaults of #msb_client_upstream_opts_t. @since 0.1 */
@@ -162,10 +164,10 @@ typedef struct msb_client_upstream_opts {
         .size = sizeof(msb_client_upstream_opts_t), .name = NULL, .base_url = NULL,                \
         .headers = NULL, .clock = NULL, .connect_timeout_ns = 2 * MSB_SEC,                         \
         .timeout_ns = 10 * MSB_SEC, .call_timeout_ns = 0, .max_response_bytes = (uint64_t)8 << 20, \
-        .max_redirects = 0, .retry = NULL, .no_retry = false, .breaker_opts = NULL,                \
-        .breaker = NULL, .no_breaker = false, .bulkhead_opts = NULL, .bulkhead = NULL,             \
-        .no_bulkhead = false, .classify = NULL, .classify_user = NULL, .tls = NULL,                \
-        .no_deadline_header = false, .log = NULL                                                   \
+        .retry = NULL, .breaker_opts = NULL, .breaker = NULL, .bulkhead_opts = NULL,               \
+        .bulkhead = NULL, .classify = NULL, .classify_user = NULL, .tls = NULL, .log = NULL,       \
+        .max_redirects = 0, .no_retry = false, .no_breaker = false, .no_bulkhead = false,          \
+        .no_deadline_header = false                                                                \
     }
 
 /**

@@ -135,16 +135,15 @@ static msb_status_t copy_request(msb__call_t *c, msb_error_t *err)
 
 static msb_status_t read_times(msb__call_t *c, const msb_client_req_t *r, msb_error_t *err)
 {
-    uint64_t attempt = MSB_OPT_HAS(r, attempt_timeout_ns) ? r->attempt_timeout_ns : 0;
+    uint64_t attempt = r->attempt_timeout_ns;
     if (attempt != 0 && attempt < (uint64_t)MSB_MSEC) {
         return msb__err(err, MSB_EINVAL, "client: request attempt_timeout_ns %llu is under 1 ms",
                         (unsigned long long)attempt);
     }
     c->attempt_timeout_ns = attempt != 0 ? attempt : c->up->timeout_ns;
     c->start_ns = msb_clock_monotonic_ns(c->client->clock);
-    uint64_t d = MSB_OPT_HAS(r, deadline_ns) ? r->deadline_ns : 0;
-    uint64_t t =
-        MSB_OPT_HAS(r, timeout_ns) && r->timeout_ns != 0 ? r->timeout_ns : c->up->call_timeout_ns;
+    uint64_t d = r->deadline_ns;
+    uint64_t t = r->timeout_ns != 0 ? r->timeout_ns : c->up->call_timeout_ns;
     if (t != 0 && (d == 0 || c->start_ns + t < d)) {
         d = c->start_ns + t;
     }
@@ -154,16 +153,15 @@ static msb_status_t read_times(msb__call_t *c, const msb_client_req_t *r, msb_er
 
 static msb_status_t read_request(msb__call_t *c, const msb_client_req_t *r, msb_error_t *err)
 {
-    c->method = MSB_OPT_HAS(r, method) && r->method != NULL ? r->method : "GET";
+    c->method = r->method != NULL ? r->method : "GET";
     if (!msb__client_token(c->method, strlen(c->method), 32)) {
         return msb__err(err, MSB_EINVAL, "client: request method \"%.32s\" is not an HTTP token",
                         c->method);
     }
-    msb_status_t rc = make_url(c, MSB_OPT_HAS(r, url) ? r->url : NULL, err);
+    msb_status_t rc = make_url(c, r->url, err);
     if (rc == MSB_OK) {
-        c->idempotent =
-            idempotent_method(c->method) || (MSB_OPT_HAS(r, idempotent) && r->idempotent);
-        rc = check_headers(c, MSB_OPT_HAS(r, headers) ? r->headers : NULL, err);
+        c->idempotent = idempotent_method(c->method) || r->idempotent;
+        rc = check_headers(c, r->headers, err);
     }
     if (rc == MSB_OK) {
         rc = read_times(c, r, err);
@@ -171,25 +169,25 @@ static msb_status_t read_request(msb__call_t *c, const msb_client_req_t *r, msb_
     if (rc != MSB_OK) {
         return rc;
     }
-    c->body = MSB_OPT_HAS(r, body) ? r->body : NULL;
-    c->body_len = MSB_OPT_HAS(r, body_len) ? r->body_len : 0;
+    c->body = r->body;
+    c->body_len = r->body_len;
     if (c->body == NULL && c->body_len != 0) {
         return msb__err(err, MSB_EINVAL, "client: request body is NULL but body_len is %zu",
                         c->body_len);
     }
-    uint64_t max = MSB_OPT_HAS(r, max_response_bytes) ? r->max_response_bytes : 0;
+    uint64_t max = r->max_response_bytes;
     c->max_response = max != 0 ? max : c->up->max_response;
-    c->retries = c->up->retry != NULL && !(MSB_OPT_HAS(r, no_retry) && r->no_retry);
-    const msb_trace_ctx_t *p = MSB_OPT_HAS(r, trace_parent) ? r->trace_parent : NULL;
+    c->retries = c->up->retry != NULL && !r->no_retry;
+    const msb_trace_ctx_t *p = r->trace_parent;
     if (p != NULL) {
         c->parent = *p;
         c->has_parent = msb_trace_ctx_valid(p);
     } else {
         c->has_parent = msb_trace_current_ctx(&c->parent);
     }
-    c->on_body = MSB_OPT_HAS(r, on_body) ? r->on_body : NULL;
-    c->body_user = MSB_OPT_HAS(r, body_user) ? r->body_user : NULL;
-    c->cancel = MSB_OPT_HAS(r, cancel) ? r->cancel : NULL;
+    c->on_body = r->on_body;
+    c->body_user = r->body_user;
+    c->cancel = r->cancel;
     return MSB_OK;
 }
 
@@ -202,8 +200,11 @@ msb_status_t msb__call_init(msb__call_t *c, msb_client_t *client, const msb_clie
     if (req == NULL) {
         return msb__err(err, MSB_EINVAL, "client: request must not be NULL");
     }
-    c->up = MSB_OPT_HAS(req, upstream) && req->upstream != NULL ? req->upstream : client->defaults;
-    msb_status_t rc = read_request(c, req, err);
+    /* the caller's struct may be older (shorter): fields past its size keep their defaults */
+    msb_client_req_t r = MSB_CLIENT_REQ_INIT;
+    memcpy(&r, req, req->size < sizeof(r) ? req->size : sizeof(r));
+    c->up = r.upstream != NULL ? r.upstream : client->defaults;
+    msb_status_t rc = read_request(c, &r, err);
     if (rc == MSB_OK && copy) {
         rc = copy_request(c, err);
     }

@@ -40,20 +40,23 @@ msb_status_t msb__client_header_check(const char *line, const char *what, msb_er
 {
     const char *colon = strchr(line, ':');
     if (colon == NULL) {
-        return msb__err(err, MSB_EINVAL, "client: %s \"%.40s\" is not a \"Name: value\" line", what,
-                        line);
+        (void)msb__err(err, MSB_EINVAL, "client: %s \"%.40s\" is not a \"Name: value\" line", what,
+                       line);
+        return MSB_EINVAL;
     }
     size_t n = (size_t)(colon - line);
     if (!msb__client_token(line, n, MSB__CLIENT_MAX_NAME)) {
-        return msb__err(err, MSB_EINVAL, "client: %s \"%.40s\": the name is not an HTTP token",
-                        what, line);
+        (void)msb__err(err, MSB_EINVAL, "client: %s \"%.40s\": the name is not an HTTP token", what,
+                       line);
+        return MSB_EINVAL;
     }
     for (const char *p = colon + 1; *p != '\0'; p++) {
         unsigned char ch = (unsigned char)*p;
         if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-            return msb__err(err, MSB_EINVAL,
-                            "client: %s %.*s: the value holds a control character (CR, LF, …)",
-                            what, (int)n, line);
+            (void)msb__err(err, MSB_EINVAL,
+                           "client: %s %.*s: the value holds a control character (CR, LF, …)", what,
+                           (int)n, line);
+            return MSB_EINVAL;
         }
     }
     return MSB_OK;
@@ -79,8 +82,9 @@ static msb_status_t parse_port(const char *p, size_t n, uint16_t *port, msb_erro
 {
     uint64_t v = 0;
     if (n > 0 && (msb__parse_u64(p, n, &v) != MSB_OK || v == 0 || v > 65535 || p[0] == '+')) {
-        return msb__err(err, MSB_EINVAL, "URL port \"%.*s\" is not in 1..65535",
-                        (int)(n > 8 ? 8 : n), p);
+        (void)msb__err(err, MSB_EINVAL, "URL port \"%.*s\" is not in 1..65535",
+                       (int)(n > 8 ? 8 : n), p);
+        return MSB_EINVAL;
     }
     if (n > 0) {
         *port = (uint16_t)v;
@@ -103,7 +107,8 @@ static msb_status_t parse_host(const char *a, size_t n, msb__url_t *out, msb_err
     if (n > 0 && a[0] == '[') {
         const char *close = memchr(a, ']', n);
         if (close == NULL || close == a + 1) {
-            return msb__err(err, MSB_EINVAL, "URL has a malformed IPv6 address");
+            (void)msb__err(err, MSB_EINVAL, "URL has a malformed IPv6 address");
+            return MSB_EINVAL;
         }
         size_t hl = (size_t)(close - a) - 1;
         for (size_t i = 1; i <= hl; i++) {
@@ -111,14 +116,16 @@ static msb_status_t parse_host(const char *a, size_t n, msb__url_t *out, msb_err
             bool ok = ch == ':' || ch == '.' || (ch >= '0' && ch <= '9') ||
                       (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') || ch == '%';
             if (!ok) {
-                return msb__err(err, MSB_EINVAL, "URL has a malformed IPv6 address");
+                (void)msb__err(err, MSB_EINVAL, "URL has a malformed IPv6 address");
+                return MSB_EINVAL;
             }
         }
         out->host = a + 1;
         out->host_len = hl;
         port_at = (size_t)(close - a) + 1;
         if (port_at < n && a[port_at] != ':') {
-            return msb__err(err, MSB_EINVAL, "URL has text after the IPv6 address");
+            (void)msb__err(err, MSB_EINVAL, "URL has text after the IPv6 address");
+            return MSB_EINVAL;
         }
     } else {
         const char *colon = memchr(a, ':', n);
@@ -127,12 +134,14 @@ static msb_status_t parse_host(const char *a, size_t n, msb__url_t *out, msb_err
         out->host_len = port_at;
         for (size_t i = 0; i < port_at; i++) {
             if (!host_char((unsigned char)a[i])) {
-                return msb__err(err, MSB_EINVAL, "URL host holds '%c'", a[i]);
+                (void)msb__err(err, MSB_EINVAL, "URL host holds '%c'", a[i]);
+                return MSB_EINVAL;
             }
         }
     }
     if (out->host_len == 0) {
-        return msb__err(err, MSB_EINVAL, "URL has no host");
+        (void)msb__err(err, MSB_EINVAL, "URL has no host");
+        return MSB_EINVAL;
     }
     if (port_at < n) {
         return parse_port(a + port_at + 1, n - port_at - 1, &out->port, err);
@@ -146,20 +155,23 @@ msb_status_t msb__client_url_parse(const char *url, msb__url_t *out, msb_error_t
     for (const char *p = url; *p != '\0'; p++) {
         unsigned char ch = (unsigned char)*p;
         if (ch <= 0x20 || ch >= 0x7f) {
-            return msb__err(err, MSB_EINVAL,
-                            "URL holds a space, control or non-ASCII byte at offset %zu (percent-"
-                            "encode it)",
-                            (size_t)(p - url));
+            (void)msb__err(err, MSB_EINVAL,
+                           "URL holds a space, control or non-ASCII byte at offset %zu (percent-"
+                           "encode it)",
+                           (size_t)(p - url));
+            return MSB_EINVAL;
         }
     }
     size_t s = scheme_len(url, &out->https);
     if (s == 0) {
         const char *sep = strstr(url, "://");
         if (sep != NULL && sep - url <= 16) {
-            return msb__err(err, MSB_EINVAL, "URL scheme \"%.*s\" is not http or https",
-                            (int)(sep - url), url);
+            (void)msb__err(err, MSB_EINVAL, "URL scheme \"%.*s\" is not http or https",
+                           (int)(sep - url), url);
+            return MSB_EINVAL;
         }
-        return msb__err(err, MSB_EINVAL, "URL does not start with http:// or https://");
+        (void)msb__err(err, MSB_EINVAL, "URL does not start with http:// or https://");
+        return MSB_EINVAL;
     }
     out->port = out->https ? 443 : 80;
     const char *a = url + s;
