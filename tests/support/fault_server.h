@@ -19,6 +19,9 @@
  *   /redirect?to=PATH           302 to PATH (no PATH: to itself, a loop)
  *   /malformed                  a response that is not HTTP
  *
+ * Define FS_WITH_TLS before including it to get fault_server_start_tls(): the same server behind
+ * TLS (OpenSSL), optionally asking clients for a certificate.
+ *
  * It counts accepted connections, open ones (and the most at once) and requests, so tests can
  * see connection reuse and pool bounds. Header-only:
  * include it in one test program.
@@ -39,6 +42,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef FS_WITH_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #define FS_FN        static __attribute__((unused))
 #define FS_MAX_CONNS 512
@@ -68,7 +75,25 @@ typedef struct fault_server {
     } keys[FS_MAX_KEYS];
     int nkeys;
     char last[8192]; /* header of the last request */
+    void *tls;       /* SSL_CTX (FS_WITH_TLS); NULL: plain HTTP */
+    atomic_int handshake_failures;
 } fault_server_t;
+
+#ifdef FS_WITH_TLS
+static __thread SSL *fs_ssl; /* the connection thread's TLS session */
+#endif
+
+/* Read from the connection (TLS or not); <= 0 at the end. */
+FS_FN ssize_t fs_recv(int fd, void *p, size_t n)
+{
+#ifdef FS_WITH_TLS
+    if (fs_ssl != NULL) {
+        int r = SSL_read(fs_ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+        return r > 0 ? r : -1;
+    }
+#endif
+    return recv(fd, p, n, 0);
+}
 
 typedef struct fs_conn {
     fault_server_t *srv;
@@ -113,6 +138,11 @@ FS_FN void fs_param_str(const char *target, const char *name, char *out, size_t 
 FS_FN bool fs_send(int fd, const void *p, size_t n)
 {
     const char *c = p;
+#ifdef FS_WITH_TLS
+    if (fs_ssl != NULL) {
+        return n == 0 || SSL_write(fs_ssl, c, (int)n) == (int)n;
+    }
+#endif
     while (n > 0) {
         ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
         if (w <= 0) {
@@ -331,13 +361,27 @@ FS_FN void *fs_conn_main(void *arg)
     free(cn);
     char *buf = malloc(FS_REQ_MAX + 1);
     size_t have = 0;
+#ifdef FS_WITH_TLS
+    fs_ssl = NULL;
+    if (s->tls != NULL) {
+        SSL *ssl = SSL_new(s->tls);
+        SSL_set_fd(ssl, fd);
+        if (SSL_accept(ssl) != 1) {
+            atomic_fetch_add(&s->handshake_failures, 1);
+            SSL_free(ssl);
+            ERR_clear_error();
+            goto out;
+        }
+        fs_ssl = ssl;
+    }
+#endif
     for (;;) {
         char *end = NULL;
         while ((end = memmem(buf, have, "\r\n\r\n", 4)) == NULL) {
             if (have == FS_REQ_MAX) {
                 goto out;
             }
-            ssize_t r = recv(fd, buf + have, FS_REQ_MAX - have, 0);
+            ssize_t r = fs_recv(fd, buf + have, FS_REQ_MAX - have);
             if (r <= 0) {
                 goto out;
             }
@@ -354,7 +398,7 @@ FS_FN void *fs_conn_main(void *arg)
             goto out;
         }
         while (have < hlen + clen) {
-            ssize_t r = recv(fd, buf + have, FS_REQ_MAX - have, 0);
+            ssize_t r = fs_recv(fd, buf + have, FS_REQ_MAX - have);
             if (r <= 0) {
                 goto out;
             }
@@ -377,6 +421,13 @@ FS_FN void *fs_conn_main(void *arg)
     }
 out:
     free(buf);
+#ifdef FS_WITH_TLS
+    if (fs_ssl != NULL) {
+        SSL_free(fs_ssl);
+        fs_ssl = NULL;
+        ERR_clear_error();
+    }
+#endif
     /* Close here (a /reset's zero linger turns the close into an RST); the slot is marked so
      * that fault_server_stop() does not touch a number the kernel may have handed out again. */
     pthread_mutex_lock(&s->mu);
@@ -429,10 +480,11 @@ FS_FN void *fs_accept_main(void *arg)
     }
 }
 
-/* Start on 127.0.0.1 and an ephemeral port. Returns 0 or -1. */
-FS_FN int fault_server_start(fault_server_t *s)
+/* Start on 127.0.0.1 and an ephemeral port, behind TLS when tls (an SSL_CTX) is given. */
+FS_FN int fs_start(fault_server_t *s, void *tls)
 {
     memset(s, 0, sizeof(*s));
+    s->tls = tls;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -450,9 +502,43 @@ FS_FN int fault_server_start(fault_server_t *s)
         return -1;
     }
     s->port = ntohs(a.sin_port);
-    snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%u", (unsigned)s->port);
+    snprintf(s->base, sizeof(s->base), "%s://127.0.0.1:%u", tls != NULL ? "https" : "http",
+             (unsigned)s->port);
     return pthread_create(&s->acceptor, NULL, fs_accept_main, s) == 0 ? 0 : -1;
 }
+
+/* Start on 127.0.0.1 and an ephemeral port. Returns 0 or -1. */
+FS_FN int fault_server_start(fault_server_t *s)
+{
+    return fs_start(s, NULL);
+}
+
+#ifdef FS_WITH_TLS
+/* Start behind TLS with a PEM certificate chain and key; with client_ca, clients must present
+ * a certificate signed by it. Returns 0 or -1. */
+FS_FN int fault_server_start_tls(fault_server_t *s, const char *cert, const char *key,
+                                 const char *client_ca)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        SSL_CTX_free(ctx);
+        return -1;
+    }
+    if (client_ca != NULL) {
+        if (SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1) {
+            SSL_CTX_free(ctx);
+            return -1;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    if (fs_start(s, ctx) != 0) {
+        SSL_CTX_free(ctx);
+        return -1;
+    }
+    return 0;
+}
+#endif
 
 FS_FN void fault_server_stop(fault_server_t *s)
 {
@@ -473,6 +559,9 @@ FS_FN void fault_server_stop(fault_server_t *s)
     }
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+#ifdef FS_WITH_TLS
+    SSL_CTX_free(s->tls);
+#endif
 }
 
 /* Let every request waiting in /hold answer. */
