@@ -1,0 +1,442 @@
+/*
+ * Families: registration, and the lock-free lookup of a labelled family's series.
+ *
+ * The table is open-addressed with linear probing; slots hold series pointers, written only under
+ * the family's lock. Lookups read it without a lock inside an EBR read section (cells.h), so a
+ * removed series or an outgrown table is freed only once no lookup can still see it.
+ */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/hash.h"
+#include "metrics/internal.h"
+
+#define TABLE_MIN 16
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+    h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+}
+
+/* Hash of the label values (keyed SipHash: values may be chosen by clients); fills lens. */
+static uint64_t hash_values(const char *const *values, size_t n, size_t *lens)
+{
+    unsigned char buf[512];
+    size_t len = 0;
+    uint64_t h = n;
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = strlen(values[i]);
+        uint32_t l32 = (uint32_t)lens[i];
+        if (len + sizeof(l32) + lens[i] > sizeof(buf)) {
+            if (len > 0) {
+                h = mix(h, msb__hash(buf, len));
+                len = 0;
+            }
+            if (sizeof(l32) + lens[i] > sizeof(buf)) {
+                h = mix(h, msb__hash(values[i], lens[i]) ^ lens[i]);
+                continue;
+            }
+        }
+        memcpy(buf + len, &l32, sizeof(l32));
+        memcpy(buf + len + sizeof(l32), values[i], lens[i]);
+        len += sizeof(l32) + lens[i];
+    }
+    if (len > 0) {
+        h = mix(h, msb__hash(buf, len));
+    }
+    return h;
+}
+
+static bool values_eq(const msb__series_t *s, const char *const *values, const size_t *lens,
+                      size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s->lens[i] != lens[i] || memcmp(s->values[i], values[i], lens[i]) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Slot index of the series with these values, or SIZE_MAX. */
+static size_t table_find(msb__table_t *t, uint64_t h, const char *const *values,
+                         const size_t *lens, size_t n)
+{
+    size_t mask = t->cap - 1;
+    size_t i = (size_t)h & mask;
+    for (size_t probes = 0; probes < t->cap; probes++) {
+        msb__series_t *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
+        if (s == NULL) {
+            return SIZE_MAX;
+        }
+        if (s != MSB__TOMBSTONE && s->hash == h && values_eq(s, values, lens, n)) {
+            return i;
+        }
+        i = (i + 1) & mask;
+    }
+    return SIZE_MAX;
+}
+
+static msb__table_t *table_new(size_t cap)
+{
+    msb__table_t *t = msb__calloc(1, sizeof(*t) + cap * sizeof(t->slots[0]));
+    if (t != NULL) {
+        t->cap = cap;
+    }
+    return t;
+}
+
+static void table_put(msb__table_t *t, msb__series_t *s)
+{
+    size_t mask = t->cap - 1;
+    size_t i = (size_t)s->hash & mask;
+    for (;;) {
+        msb__series_t *cur = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+        if (cur == NULL || cur == MSB__TOMBSTONE) {
+            atomic_store_explicit(&t->slots[i], s, memory_order_release);
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+static void limbo_push(msb__family_t *f, msb__limbo_t *l, void *ptr, int is_table)
+{
+    l->ptr = ptr;
+    l->is_table = is_table;
+    l->epoch = msb__ebr_retire_epoch();
+    l->next = f->limbo;
+    f->limbo = l;
+}
+
+/* Make room for one more series (under the family lock). */
+static msb_status_t table_reserve(msb__family_t *f, msb_error_t *err)
+{
+    msb__table_t *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    if ((f->used + 1) * 2 <= t->cap) {
+        return MSB_OK;
+    }
+    size_t cap = TABLE_MIN;
+    while (cap < (f->nlist + 1) * 4) {
+        cap *= 2;
+    }
+    msb__table_t *nt = table_new(cap);
+    msb__limbo_t *l = msb__malloc(sizeof(*l));
+    if (nt == NULL || l == NULL) {
+        msb__free(nt);
+        msb__free(l);
+        return msb__err_nomem(err, "a metric family's table");
+    }
+    for (size_t i = 0; i < f->nlist; i++) {
+        table_put(nt, f->list[i]);
+    }
+    atomic_store_explicit(&f->table, nt, memory_order_release);
+    f->used = f->nlist;
+    limbo_push(f, l, t, 1);
+    return MSB_OK;
+}
+
+static msb_status_t list_append(msb__family_t *f, msb__series_t *s, msb_error_t *err)
+{
+    if (f->nlist == f->caplist) {
+        size_t cap = f->caplist == 0 ? 8 : f->caplist * 2;
+        msb__series_t **l = msb__realloc((void *)f->list, cap * sizeof(*l));
+        if (l == NULL) {
+            return msb__err_nomem(err, "a metric family's series list");
+        }
+        f->list = l;
+        f->caplist = cap;
+    }
+    f->list[f->nlist++] = s;
+    return MSB_OK;
+}
+
+static msb_status_t insert_locked(msb__family_t *f, const char *const *values, const size_t *lens,
+                                  uint64_t h, msb__series_t **out, msb_error_t *err)
+{
+    const msb__famdesc_t *d = &f->desc;
+    for (size_t i = 0; i < d->nlabels; i++) {
+        msb_status_t rc = msb__label_value_check(d->name, d->label_names[i], values[i], err);
+        if (rc != MSB_OK) {
+            return rc;
+        }
+    }
+    if (f->nlist >= f->max_series) {
+        char shown[300];
+        msb__famdesc_display(d, shown, sizeof(shown));
+        return msb__err(err, MSB_ELIMIT,
+                        "metrics: family %s reached its bound of %zu series (max_series); "
+                        "new label values are refused",
+                        shown, f->max_series);
+    }
+    msb__series_t *s = NULL;
+    msb_status_t rc = table_reserve(f, err);
+    if (rc == MSB_OK) {
+        rc = msb__series_new(f, values, lens, h, &s, err);
+    }
+    if (rc == MSB_OK) {
+        rc = list_append(f, s, err);
+    }
+    if (rc != MSB_OK) {
+        msb__series_free(s);
+        return rc;
+    }
+    msb__table_t *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    size_t mask = t->cap - 1;
+    size_t i = (size_t)h & mask;
+    while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != NULL &&
+           atomic_load_explicit(&t->slots[i], memory_order_relaxed) != MSB__TOMBSTONE) {
+        i = (i + 1) & mask;
+    }
+    if (atomic_load_explicit(&t->slots[i], memory_order_relaxed) == NULL) {
+        f->used++;
+    }
+    atomic_store_explicit(&t->slots[i], s, memory_order_release);
+    *out = s;
+    return MSB_OK;
+}
+
+static msb_status_t check_values(const msb__family_t *f, const char *const *values,
+                                 msb_error_t *err)
+{
+    const msb__famdesc_t *d = &f->desc;
+    if (values == NULL) {
+        return msb__err(err, MSB_EINVAL, "metrics: %s: label values are required (%zu)", d->name,
+                        d->nlabels);
+    }
+    for (size_t i = 0; i < d->nlabels; i++) {
+        if (values[i] == NULL) {
+            return msb__err(err, MSB_EINVAL, "metrics: %s: label \"%s\" has a NULL value",
+                            d->name, d->label_names[i]);
+        }
+    }
+    return MSB_OK;
+}
+
+msb_status_t msb__family_get(msb__family_t *f, const char *const *values, msb__series_t **out,
+                             msb_error_t *err)
+{
+    size_t n = f->desc.nlabels;
+    size_t lens[MSB_METRICS_MAX_LABELS];
+    msb_status_t rc = check_values(f, values, err);
+    if (rc != MSB_OK) {
+        return rc;
+    }
+    uint64_t h = hash_values(values, n, lens);
+    msb__cellrec_t *rec = msb__ebr_enter();
+    if (MSB_LIKELY(rec != NULL)) {
+        msb__table_t *t = atomic_load_explicit(&f->table, memory_order_acquire);
+        size_t i = table_find(t, h, values, lens, n);
+        msb__series_t *s = i != SIZE_MAX ? atomic_load_explicit(&t->slots[i], memory_order_relaxed)
+                                         : NULL;
+        msb__ebr_exit(rec);
+        if (s != NULL) {
+            *out = s;
+            return MSB_OK;
+        }
+    }
+    pthread_mutex_lock(&f->lock);
+    msb__table_t *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    size_t i = table_find(t, h, values, lens, n);
+    if (i != SIZE_MAX) {
+        *out = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+    } else {
+        rc = insert_locked(f, values, lens, h, out, err);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+void msb__family_reclaim(msb__family_t *f)
+{
+    for (msb__limbo_t **pp = &f->limbo; *pp != NULL;) {
+        msb__limbo_t *l = *pp;
+        if (!msb__ebr_safe(l->epoch)) {
+            pp = &l->next;
+            continue;
+        }
+        *pp = l->next;
+        if (l->is_table) {
+            msb__free(l->ptr);
+        } else {
+            msb__series_free(l->ptr);
+        }
+        msb__free(l);
+    }
+}
+
+msb_status_t msb__family_remove(msb__family_t *f, const char *const *values)
+{
+    size_t lens[MSB_METRICS_MAX_LABELS];
+    if (check_values(f, values, NULL) != MSB_OK) {
+        return MSB_EINVAL;
+    }
+    uint64_t h = hash_values(values, f->desc.nlabels, lens);
+    msb__limbo_t *l = msb__malloc(sizeof(*l));
+    if (l == NULL) {
+        return MSB_ENOMEM;
+    }
+    pthread_mutex_lock(&f->lock);
+    msb__table_t *t = atomic_load_explicit(&f->table, memory_order_relaxed);
+    size_t i = table_find(t, h, values, lens, f->desc.nlabels);
+    if (i == SIZE_MAX) {
+        pthread_mutex_unlock(&f->lock);
+        msb__free(l);
+        return MSB_ENOTFOUND;
+    }
+    msb__series_t *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+    atomic_store_explicit(&t->slots[i], MSB__TOMBSTONE, memory_order_release);
+    for (size_t j = 0; j < f->nlist; j++) {
+        if (f->list[j] == s) {
+            f->list[j] = f->list[--f->nlist];
+            break;
+        }
+    }
+    limbo_push(f, l, s, 0);
+    msb__family_reclaim(f);
+    pthread_mutex_unlock(&f->lock);
+    return MSB_OK;
+}
+
+void msb__family_free(msb__family_t *f)
+{
+    if (f == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < f->nlist; i++) {
+        msb__series_free(f->list[i]);
+    }
+    msb__free((void *)f->list);
+    while (f->limbo != NULL) {
+        msb__limbo_t *l = f->limbo;
+        f->limbo = l->next;
+        if (l->is_table) {
+            msb__free(l->ptr);
+        } else {
+            msb__series_free(l->ptr);
+        }
+        msb__free(l);
+    }
+    msb__free(atomic_load_explicit(&f->table, memory_order_relaxed));
+    pthread_mutex_destroy(&f->lock);
+    msb__famdesc_free(&f->desc);
+    msb__free(f);
+}
+
+static msb_status_t check_opts(msb_metric_type_t type, const msb_metric_opts_t *o, int is_vec,
+                               msb_error_t *err)
+{
+    if (o == NULL || o->size < offsetof(msb_metric_opts_t, unit)) {
+        return msb__err(err, MSB_EINVAL, "metrics: options with a name are required");
+    }
+    size_t nlabels = MSB_OPT_HAS(o, label_count) ? o->label_count : 0;
+    if (is_vec && nlabels == 0) {
+        return msb__err(err, MSB_EINVAL,
+                        "metrics: %s: a labelled family needs label names (or use the single "
+                        "series constructor)",
+                        o->name != NULL ? o->name : "?");
+    }
+    if (!is_vec && nlabels > 0) {
+        return msb__err(err, MSB_EINVAL,
+                        "metrics: %s: a single series has no label names (use the _vec_new "
+                        "constructor)",
+                        o->name != NULL ? o->name : "?");
+    }
+    if (MSB_OPT_HAS(o, max_series) && o->max_series == 0) {
+        return msb__err(err, MSB_EINVAL, "metrics: %s: max_series must be at least 1",
+                        o->name != NULL ? o->name : "?");
+    }
+    if (type != MSB_METRIC_HISTOGRAM && MSB_OPT_HAS(o, buckets) && o->buckets != NULL) {
+        return msb__err(err, MSB_EINVAL, "metrics: %s: buckets are for histograms only",
+                        o->name != NULL ? o->name : "?");
+    }
+    return MSB_OK;
+}
+
+static msb_status_t family_init(msb__family_t *f, msb_metric_type_t type,
+                                const msb_metric_opts_t *o, msb_error_t *err)
+{
+    msb_status_t rc = msb__famdesc_init(
+        &f->desc, type, o->name, o->help, MSB_OPT_HAS(o, unit) ? o->unit : NULL,
+        MSB_OPT_HAS(o, label_names) ? o->label_names : NULL,
+        MSB_OPT_HAS(o, label_count) ? o->label_count : 0,
+        MSB_OPT_HAS(o, const_labels) ? o->const_labels : NULL,
+        MSB_OPT_HAS(o, const_label_count) ? o->const_label_count : 0, err);
+    if (rc == MSB_OK && type == MSB_METRIC_HISTOGRAM) {
+        rc = msb__famdesc_bounds(&f->desc, MSB_OPT_HAS(o, buckets) ? o->buckets : NULL,
+                                 MSB_OPT_HAS(o, bucket_count) ? o->bucket_count : 0, err);
+    }
+    if (rc != MSB_OK) {
+        return rc;
+    }
+    f->max_series = MSB_OPT_HAS(o, max_series) ? o->max_series : MSB_METRICS_DEFAULT_MAX_SERIES;
+    msb__table_t *t = table_new(TABLE_MIN);
+    if (t == NULL) {
+        return msb__err_nomem(err, "a metric family's table");
+    }
+    atomic_init(&f->table, t);
+    return MSB_OK;
+}
+
+static msb_status_t link_family(msb_metrics_t *reg, msb__family_t *f, msb_error_t *err)
+{
+    for (msb__family_t *o = reg->families; o != NULL; o = o->next) {
+        if (msb__famdesc_collide(&o->desc, &f->desc)) {
+            char a[300];
+            char b[300];
+            msb__famdesc_display(&f->desc, a, sizeof(a));
+            msb__famdesc_display(&o->desc, b, sizeof(b));
+            return msb__err(err, MSB_EEXIST,
+                            "metrics: %s is already registered (it collides with family %s)", a,
+                            b);
+        }
+    }
+    f->next = reg->families;
+    reg->families = f;
+    reg->nfamilies++;
+    return MSB_OK;
+}
+
+msb_status_t msb__family_register(msb_metrics_t *reg, msb_metric_type_t type,
+                                  const msb_metric_opts_t *opts, int is_vec, msb__family_t **out,
+                                  msb_error_t *err)
+{
+    if (reg == NULL) {
+        return msb__err(err, MSB_EINVAL, "metrics: registry is NULL");
+    }
+    msb_status_t rc = check_opts(type, opts, is_vec, err);
+    if (rc != MSB_OK) {
+        return rc;
+    }
+    msb__family_t *f = msb__calloc(1, sizeof(*f));
+    if (f == NULL) {
+        return msb__err_nomem(err, "a metric family");
+    }
+    pthread_mutex_init(&f->lock, NULL);
+    f->reg = reg;
+    f->is_vec = is_vec;
+    rc = family_init(f, type, opts, err);
+    msb__series_t *s = NULL;
+    if (rc == MSB_OK && !is_vec) {
+        rc = msb__series_new(f, NULL, NULL, 0, &s, err);
+        if (rc == MSB_OK) {
+            rc = list_append(f, s, err);
+        }
+        if (rc != MSB_OK) {
+            msb__series_free(s);
+        }
+    }
+    if (rc == MSB_OK) {
+        pthread_mutex_lock(&reg->lock);
+        rc = link_family(reg, f, err);
+        pthread_mutex_unlock(&reg->lock);
+    }
+    if (rc != MSB_OK) {
+        msb__family_free(f);
+        return rc;
+    }
+    *out = f;
+    return MSB_OK;
+}
