@@ -230,7 +230,9 @@ static void json_series(msb__buf_t *b, const msb__famdesc_t *d, const msb__view_
     json_labels(b, d, v);
     if (d->type != MSB_METRIC_HISTOGRAM) {
         msb__buf_puts(b, ",\"value\":");
-        if (v->is_int) {
+        if (d->type == MSB_METRIC_INFO) {
+            msb__buf_putc(b, '1');
+        } else if (v->is_int) {
             msb__buf_put_u64(b, v->ivalue);
         } else {
             json_number(b, v->value);
