@@ -206,7 +206,9 @@ static msb_status_t write_all(msb_metrics_t *reg, msb_metrics_format_t fmt, msb_
     for (size_t i = 0; rc == MSB_OK && i < w->n; i++) {
         refs[n++] = (famref_t){w->fams[i].desc.name, NULL, &w->fams[i]};
     }
-    qsort(refs, n, sizeof(*refs), cmp_famref);
+    if (n > 0) {
+        qsort(refs, n, sizeof(*refs), cmp_famref);
+    }
     msb__render_begin(b, fmt);
     int first = 1;
     for (size_t i = 0; rc == MSB_OK && i < n; i++) {

@@ -126,7 +126,7 @@ Test(metrics_names, label_names_follow_the_grammar)
 Test(metrics_names, too_many_labels)
 {
     const char *names[MSB_METRICS_MAX_LABELS + 1];
-    char store[MSB_METRICS_MAX_LABELS + 1][8];
+    char store[MSB_METRICS_MAX_LABELS + 1][16];
     for (int i = 0; i <= MSB_METRICS_MAX_LABELS; i++) {
         snprintf(store[i], sizeof(store[i]), "l%d", i);
         names[i] = store[i];

@@ -18,7 +18,7 @@ static inline void metrics_data_path(const char *name, char *out, size_t size)
         snprintf(out, size, "%s/tests/unit/data/metrics/%s", root, name);
         return;
     }
-    char dir[4096];
+    char dir[2048];
     snprintf(dir, sizeof(dir), "%s", __FILE__);
     char *slash = strrchr(dir, '/');
     if (slash != NULL) {
