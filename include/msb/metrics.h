@@ -359,6 +359,85 @@ MSB_API uint64_t msb_histogram_count(const msb_histogram_t *h);
 /** @brief Sum of the observations so far. Thread-safety: any thread. @since 0.1 */
 MSB_API double msb_histogram_sum(const msb_histogram_t *h);
 
+/** @cond MSB_INTERNAL */
+/*
+ * Inline fast paths (internal ABI, not API). A call into the shared library costs more than the
+ * increment itself, so C callers get msb_counter_inc(), msb_counter_add() and
+ * msb_histogram_observe() inlined through the macros below; the exported functions of the same
+ * names remain (bindings, function pointers, `(msb_counter_inc)(c)`, or -DMSB_METRICS_NO_INLINE).
+ * What this reads is frozen for the ABI's life: the first fields of a series (struct
+ * msb__series_head) and the calling thread's block directory (msb__metrics_tls).
+ */
+struct msb__series_head {
+    uint32_t block;       /* block of the series' first cell in a thread's directory */
+    uint32_t off;         /* offset of that cell in the block */
+    uint32_t cell;        /* global cell id */
+    uint32_t nb;          /* histogram: buckets, +Inf included */
+    const double *bounds; /* histogram: finite bounds, padded with +Inf to 16 */
+};
+
+MSB_API extern __thread void *msb__metrics_tls __attribute__((tls_model("initial-exec")));
+MSB_API void msb__counter_add_slow(msb_counter_t *c, uint64_t n);
+MSB_API void msb__histogram_observe_slow(msb_histogram_t *h, double v);
+
+/*
+ * This thread's cells of a series, or NULL (no block yet: take the slow path). Only this thread
+ * writes its directory and its cells, so it reads them with plain loads; its stores are atomic
+ * because a scrape reads them from another thread.
+ */
+static inline uint64_t *msb__metrics_own_cells(const struct msb__series_head *s)
+{
+    uint64_t *const *dir = (uint64_t *const *)msb__metrics_tls;
+    if (__builtin_expect(dir == 0, 0)) {
+        return 0;
+    }
+    uint64_t *b = dir[s->block];
+    return __builtin_expect(b != 0, 1) ? b + s->off : 0;
+}
+
+static inline void msb__counter_add_inline(msb_counter_t *c, uint64_t n)
+{
+    uint64_t *cell = msb__metrics_own_cells((const struct msb__series_head *)(const void *)c);
+    if (__builtin_expect(cell != 0, 1)) {
+        /* Only this thread writes its cell: a plain add, atomic only so that scrapes may read. */
+        __atomic_store_n(cell, *cell + n, __ATOMIC_RELAXED);
+    } else {
+        msb__counter_add_slow(c, n);
+    }
+}
+
+static inline void msb__histogram_observe_inline(msb_histogram_t *h, double v)
+{
+    const struct msb__series_head *s = (const struct msb__series_head *)(const void *)h;
+    uint64_t *c = msb__metrics_own_cells(s);
+    if (__builtin_expect(c == 0 || s->nb > 17 || v != v, 0)) {
+        msb__histogram_observe_slow(h, v);
+        return;
+    }
+    /* Branchless lower bound over 16 bounds (padded with +Inf): the bucket of v. */
+    const double *b = s->bounds;
+    uint32_t i = (uint32_t)(v > b[7]) << 3;
+    i += (uint32_t)(v > b[i + 3]) << 2;
+    i += (uint32_t)(v > b[i + 1]) << 1;
+    i += (uint32_t)(v > b[i]);
+    i += (uint32_t)(i == 15 && v > b[15]);
+    __atomic_store_n(&c[i], c[i] + 1, __ATOMIC_RELAXED);
+    union {
+        uint64_t u;
+        double d;
+    } sum;
+    sum.u = c[s->nb];
+    sum.d += v;
+    __atomic_store_n(&c[s->nb], sum.u, __ATOMIC_RELAXED);
+}
+
+#ifndef MSB_METRICS_NO_INLINE
+#define msb_counter_inc(c)          msb__counter_add_inline((c), 1)
+#define msb_counter_add(c, n)       msb__counter_add_inline((c), (n))
+#define msb_histogram_observe(h, v) msb__histogram_observe_inline((h), (v))
+#endif
+/** @endcond */
+
 MSB_END_DECLS
 
 #include "msb/metrics_scrape.h"

@@ -1,11 +1,14 @@
 /* Per-thread cells and epoch-based reclamation: see cells.h. */
+#include <linux/membarrier.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "metrics/cells.h"
 
-__thread msb__cellrec_t *msb__cells_tls __attribute__((tls_model("initial-exec")));
+MSB_API __thread void *msb__metrics_tls __attribute__((tls_model("initial-exec")));
 /* Set once this thread's TLS destructor ran: writes go to the shared record from then on. */
 static __thread int tls_exited __attribute__((tls_model("initial-exec")));
 
@@ -25,7 +28,8 @@ static msb__cellrec_t *g_parked;       /* records of exited threads, to adopt */
 static msb__cellrec_t g_shared;        /* atomic-add fallback */
 static uint32_t g_next_cell;           /* bump pointer */
 static free_range_t *g_free;           /* released ranges */
-static _Atomic uint64_t g_epoch = 1;
+_Atomic uint64_t msb__ebr_epoch = 1;
+_Atomic int msb__ebr_asym;
 
 static void thread_exit(void *p)
 {
@@ -35,13 +39,19 @@ static void thread_exit(void *p)
     r->next_parked = g_parked;
     g_parked = r;
     pthread_mutex_unlock(&g_lock);
-    msb__cells_tls = NULL;
+    msb__metrics_tls = NULL;
     tls_exited = 1;
 }
 
 static void make_key(void)
 {
     g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;
+    /* Asymmetric fences for EBR readers (Linux 4.14+); without them readers use xchg. */
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
+        atomic_store_explicit(&msb__ebr_asym, 1, memory_order_release);
+    }
 }
 
 /* This thread's record, adopting a parked one or allocating; NULL when impossible. */
@@ -77,7 +87,7 @@ static msb__cellrec_t *my_record(void)
         tls_exited = 0;
         return NULL;
     }
-    msb__cells_tls = r;
+    msb__metrics_tls = r;
     return r;
 }
 
@@ -223,27 +233,30 @@ void msb__cells_sum(uint32_t first, uint32_t nint, uint32_t ndbl, uint64_t *ints
     pthread_mutex_unlock(&g_lock);
 }
 
-msb__cellrec_t *msb__ebr_enter(void)
+msb__cellrec_t *msb__ebr_enter_slow(void)
 {
     msb__cellrec_t *r = my_record();
     if (r == NULL) {
         return NULL;
     }
-    atomic_store_explicit(&r->epoch, atomic_load_explicit(&g_epoch, memory_order_acquire),
-                          memory_order_relaxed);
-    /* Dekker with msb__ebr_safe(): either it sees our epoch, or we see the unlink. */
-    atomic_thread_fence(memory_order_seq_cst);
+    atomic_exchange_explicit(&r->epoch, atomic_load_explicit(&msb__ebr_epoch, memory_order_acquire),
+                             memory_order_seq_cst);
     return r;
 }
 
 uint64_t msb__ebr_retire_epoch(void)
 {
-    return atomic_fetch_add_explicit(&g_epoch, 1, memory_order_seq_cst);
+    return atomic_fetch_add_explicit(&msb__ebr_epoch, 1, memory_order_seq_cst);
 }
 
 bool msb__ebr_safe(uint64_t e)
 {
     atomic_thread_fence(memory_order_seq_cst);
+    pthread_once(&g_key_once, make_key);
+    if (atomic_load_explicit(&msb__ebr_asym, memory_order_acquire) &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        return false; /* cannot order the readers' stores: keep the object for now */
+    }
     bool safe = true;
     pthread_mutex_lock(&g_lock);
     for (msb__cellrec_t *r = g_records; r != NULL && safe; r = r->next) {

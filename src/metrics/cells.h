@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "msb/metrics.h"
 
 #define MSB__CELL_BLOCK_SHIFT 11
 #define MSB__CELL_BLOCK       (1u << MSB__CELL_BLOCK_SHIFT)
@@ -31,15 +32,20 @@
 typedef _Atomic uint64_t msb__cell_t;
 
 typedef struct msb__cellrec {
+    /* First: metrics.h's inline fast paths read it as an array of block pointers. */
     _Atomic(msb__cell_t *) blocks[MSB__CELL_MAX_BLOCKS];
-    _Atomic uint64_t epoch;       /* EBR: 0 outside a read section */
+    /* The epoch is written at every labelled lookup: keep it off the cache lines that this or
+     * another thread's record reads (records are neighbours on the heap). */
+    char pad_before[MSB_CACHELINE];
+    _Atomic uint64_t epoch; /* EBR: 0 outside a read section */
+    char pad_after[MSB_CACHELINE];
     struct msb__cellrec *next;    /* every record, under the cells lock */
     struct msb__cellrec *next_parked;
 } msb__cellrec_t;
 
-/* This thread's record, or NULL (none yet, or the thread is exiting). */
-extern __thread msb__cellrec_t *msb__cells_tls
-    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+/* This thread's record, or NULL (none yet, or the thread is exiting): msb__metrics_tls,
+ * declared in msb/metrics.h for its inline fast paths. */
+#define msb__cells_tls ((msb__cellrec_t *)msb__metrics_tls)
 
 /* Slow path: this thread's block `block` (allocating record or block), or NULL: use shared. */
 MSB_INTERNAL msb__cell_t *msb__cells_block_slow(uint32_t block);
@@ -125,7 +131,27 @@ MSB_INTERNAL void msb__cells_sum(uint32_t first, uint32_t nint, uint32_t ndbl, u
                                  double *dbls);
 
 /* EBR. enter returns this thread's record, or NULL when none can be had (then take a lock). */
-MSB_INTERNAL msb__cellrec_t *msb__ebr_enter(void);
+extern _Atomic uint64_t msb__ebr_epoch __attribute__((visibility("hidden")));
+/* 1 once membarrier(PRIVATE_EXPEDITED) is registered: readers then need no fence of their own. */
+extern _Atomic int msb__ebr_asym __attribute__((visibility("hidden")));
+MSB_INTERNAL msb__cellrec_t *msb__ebr_enter_slow(void);
+static inline msb__cellrec_t *msb__ebr_enter(void)
+{
+    msb__cellrec_t *r = msb__cells_tls;
+    if (MSB_UNLIKELY(r == NULL)) {
+        return msb__ebr_enter_slow();
+    }
+    uint64_t e = atomic_load_explicit(&msb__ebr_epoch, memory_order_acquire);
+    if (MSB_LIKELY(atomic_load_explicit(&msb__ebr_asym, memory_order_relaxed))) {
+        /* The reclaimer's membarrier() orders this store before our reads, as a fence would. */
+        atomic_store_explicit(&r->epoch, e, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+    } else {
+        /* A full barrier (xchg): either msb__ebr_safe() sees our epoch, or we see the unlink. */
+        atomic_exchange_explicit(&r->epoch, e, memory_order_seq_cst);
+    }
+    return r;
+}
 static inline void msb__ebr_exit(msb__cellrec_t *r)
 {
     atomic_store_explicit(&r->epoch, 0, memory_order_release);

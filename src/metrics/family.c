@@ -9,51 +9,106 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/hash.h"
+#include "core/rand.h"
 #include "metrics/internal.h"
 
 #define TABLE_MIN 16
 
-static uint64_t mix(uint64_t h, uint64_t x)
+/*
+ * Hash of label values: a keyed multiply-mix hash (the wyhash construction) with a random seed per
+ * family. SipHash costs three times as much here; flooding a family needs the seed, cannot be
+ * observed from outside, and is bounded anyway by the family's max_series.
+ */
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-    h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    return h;
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-/* Hash of the label values (keyed SipHash: values may be chosen by clients); fills lens. */
-static uint64_t hash_values(const char *const *values, size_t n, size_t *lens)
+static inline uint64_t load64(const char *p)
 {
-    unsigned char buf[512];
-    size_t len = 0;
-    uint64_t h = n;
-    for (size_t i = 0; i < n; i++) {
-        lens[i] = strlen(values[i]);
-        uint32_t l32 = (uint32_t)lens[i];
-        if (len + sizeof(l32) + lens[i] > sizeof(buf)) {
-            if (len > 0) {
-                h = mix(h, msb__hash(buf, len));
-                len = 0;
-            }
-            if (sizeof(l32) + lens[i] > sizeof(buf)) {
-                h = mix(h, msb__hash(values[i], lens[i]) ^ lens[i]);
-                continue;
-            }
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline uint64_t load32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/* The first and last bytes of a short string, as two words (overlapping reads, no copy). */
+static inline void short_words(const char *p, size_t n, uint64_t *a, uint64_t *b)
+{
+    if (n > 8) {
+        *a = load64(p);
+        *b = load64(p + n - 8);
+    } else if (n >= 4) {
+        *a = (load32(p) << 32) | load32(p + n - 4);
+        *b = 0;
+    } else if (n > 0) {
+        *a = ((uint64_t)(unsigned char)p[0] << 16) | ((uint64_t)(unsigned char)p[n >> 1] << 8) |
+             (unsigned char)p[n - 1];
+        *b = 0;
+    } else {
+        *a = 0;
+        *b = 0;
+    }
+}
+
+static uint64_t hash_bytes(const char *p, size_t n, uint64_t h)
+{
+    static const uint64_t k1 = 0xa0761d6478bd642full;
+    static const uint64_t k2 = 0xe7037ed1a0b428dbull;
+    h ^= n * k2;
+    while (n > 16) {
+        h = mum(load64(p) ^ k1, load64(p + 8) ^ h);
+        p += 16;
+        n -= 16;
+    }
+    uint64_t a;
+    uint64_t b;
+    short_words(p, n, &a, &b);
+    return mum(a ^ k1, b ^ h ^ k2);
+}
+
+/* Checks that no value is NULL, fills lens, returns the hash (SIZE_MAX-free). */
+static bool hash_values(const msb__family_t *f, const char *const *values, size_t *lens,
+                        uint64_t *hash)
+{
+    uint64_t h = f->seed;
+    for (size_t i = 0; i < f->desc.nlabels; i++) {
+        if (MSB_UNLIKELY(values[i] == NULL)) {
+            return false;
         }
-        memcpy(buf + len, &l32, sizeof(l32));
-        memcpy(buf + len + sizeof(l32), values[i], lens[i]);
-        len += sizeof(l32) + lens[i];
+        lens[i] = strlen(values[i]);
+        h = hash_bytes(values[i], lens[i], h + i);
     }
-    if (len > 0) {
-        h = mix(h, msb__hash(buf, len));
+    *hash = h;
+    return true;
+}
+
+static inline bool bytes_eq(const char *x, const char *y, size_t n)
+{
+    if (n <= 16) {
+        uint64_t xa;
+        uint64_t xb;
+        uint64_t ya;
+        uint64_t yb;
+        short_words(x, n, &xa, &xb);
+        short_words(y, n, &ya, &yb);
+        return xa == ya && xb == yb;
     }
-    return h;
+    return memcmp(x, y, n) == 0;
 }
 
 static bool values_eq(const msb__series_t *s, const char *const *values, const size_t *lens,
                       size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (s->lens[i] != lens[i] || memcmp(s->values[i], values[i], lens[i]) != 0) {
+        if (s->lens[i] != lens[i] || !bytes_eq(s->values[i], values[i], lens[i])) {
             return false;
         }
     }
@@ -198,33 +253,31 @@ static msb_status_t insert_locked(msb__family_t *f, const char *const *values, c
     return MSB_OK;
 }
 
-static msb_status_t check_values(const msb__family_t *f, const char *const *values,
-                                 msb_error_t *err)
+static msb_status_t bad_values(const msb__family_t *f, const char *const *values, msb_error_t *err)
 {
     const msb__famdesc_t *d = &f->desc;
     if (values == NULL) {
         return msb__err(err, MSB_EINVAL, "metrics: %s: label values are required (%zu)", d->name,
                         d->nlabels);
     }
-    for (size_t i = 0; i < d->nlabels; i++) {
-        if (values[i] == NULL) {
-            return msb__err(err, MSB_EINVAL, "metrics: %s: label \"%s\" has a NULL value",
-                            d->name, d->label_names[i]);
-        }
+    size_t i = 0;
+    while (values[i] != NULL) {
+        i++;
     }
-    return MSB_OK;
+    return msb__err(err, MSB_EINVAL, "metrics: %s: label \"%s\" has a NULL value", d->name,
+                    d->label_names[i]);
 }
 
-msb_status_t msb__family_get(msb__family_t *f, const char *const *values, msb__series_t **out,
-                             msb_error_t *err)
+static inline msb_status_t family_get(msb__family_t *f, const char *const *values,
+                                      msb__series_t **out, msb_error_t *err)
 {
     size_t n = f->desc.nlabels;
     size_t lens[MSB_METRICS_MAX_LABELS];
-    msb_status_t rc = check_values(f, values, err);
-    if (rc != MSB_OK) {
-        return rc;
+    uint64_t h;
+    msb_status_t rc = MSB_OK;
+    if (MSB_UNLIKELY(values == NULL || !hash_values(f, values, lens, &h))) {
+        return bad_values(f, values, err);
     }
-    uint64_t h = hash_values(values, n, lens);
     msb__cellrec_t *rec = msb__ebr_enter();
     if (MSB_LIKELY(rec != NULL)) {
         msb__table_t *t = atomic_load_explicit(&f->table, memory_order_acquire);
@@ -249,6 +302,39 @@ msb_status_t msb__family_get(msb__family_t *f, const char *const *values, msb__s
     return rc;
 }
 
+msb_status_t msb__family_get(msb__family_t *f, const char *const *values, msb__series_t **out,
+                             msb_error_t *err)
+{
+    return family_get(f, values, out, err);
+}
+
+/* The public lookups live here, next to the table, so that the lookup inlines into them. */
+static msb_status_t vec_get(void *vec, const char *const *values, void **out, msb_error_t *err)
+{
+    if (MSB_UNLIKELY(vec == NULL || out == NULL)) {
+        return msb__err(err, MSB_EINVAL, "metrics: family and out are required");
+    }
+    return family_get(vec, values, (msb__series_t **)out, err);
+}
+
+msb_status_t msb_counter_vec_get(msb_counter_vec_t *v, const char *const *values,
+                                 msb_counter_t **out, msb_error_t *err)
+{
+    return vec_get(v, values, (void **)out, err);
+}
+
+msb_status_t msb_gauge_vec_get(msb_gauge_vec_t *v, const char *const *values, msb_gauge_t **out,
+                               msb_error_t *err)
+{
+    return vec_get(v, values, (void **)out, err);
+}
+
+msb_status_t msb_histogram_vec_get(msb_histogram_vec_t *v, const char *const *values,
+                                   msb_histogram_t **out, msb_error_t *err)
+{
+    return vec_get(v, values, (void **)out, err);
+}
+
 void msb__family_reclaim(msb__family_t *f)
 {
     for (msb__limbo_t **pp = &f->limbo; *pp != NULL;) {
@@ -270,10 +356,10 @@ void msb__family_reclaim(msb__family_t *f)
 msb_status_t msb__family_remove(msb__family_t *f, const char *const *values)
 {
     size_t lens[MSB_METRICS_MAX_LABELS];
-    if (check_values(f, values, NULL) != MSB_OK) {
+    uint64_t h;
+    if (values == NULL || !hash_values(f, values, lens, &h)) {
         return MSB_EINVAL;
     }
-    uint64_t h = hash_values(values, f->desc.nlabels, lens);
     msb__limbo_t *l = msb__malloc(sizeof(*l));
     if (l == NULL) {
         return MSB_ENOMEM;
@@ -416,6 +502,7 @@ msb_status_t msb__family_register(msb_metrics_t *reg, msb_metric_type_t type,
     }
     pthread_mutex_init(&f->lock, NULL);
     f->reg = reg;
+    f->seed = msb__rand_u64();
     f->is_vec = is_vec;
     rc = family_init(f, type, opts, err);
     msb__series_t *s = NULL;

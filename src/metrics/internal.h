@@ -5,9 +5,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* The library defines the functions that the header's macros map to its inline fast paths. */
+#define MSB_METRICS_NO_INLINE
 #include "core/buf.h"
-#include "metrics/cells.h"
 #include "msb/metrics.h"
+#include "metrics/cells.h"
+
+/* Histograms with at most this many bounds search them branchlessly (padded with +Inf). */
+#define MSB__SMALL_BUCKETS 16
 
 /* Raw exemplar labels ("name\0value\0…"): OpenMetrics' 128 characters fit in 512 bytes. */
 #define MSB__EXEMPLAR_WORDS 64
@@ -42,18 +47,21 @@ typedef struct msb__famdesc {
     char **const_names;
     char **const_values;
     size_t nbounds; /* histograms: finite upper bounds */
-    double *bounds;
+    double *bounds; /* at least MSB__SMALL_BUCKETS, padded with +Inf */
 } msb__famdesc_t;
 
 typedef struct msb__family msb__family_t;
 
-/* One series. Counter: cells [int, double]; histogram: [bucket 0..nb-1, sum]; gauge: `gauge`. */
+/*
+ * One series. Counter: cells [int, double]; histogram: [bucket 0..nb-1, sum]; gauge: `gauge`.
+ * It starts with struct msb__series_head (metrics.h), which the inline fast paths read.
+ */
 typedef struct msb__series {
     uint32_t block; /* first cell's block and offset: the hot path needs nothing else */
     uint32_t off;
     uint32_t cell;
     uint32_t nb;           /* histogram buckets, +Inf included */
-    const double *bounds;  /* histogram: nb - 1 finite bounds (the family's) */
+    const double *bounds;  /* histogram: nb - 1 finite bounds, padded with +Inf to 16 */
     _Atomic uint64_t gauge;
     msb__family_t *fam;
     uint64_t hash;
@@ -82,6 +90,7 @@ struct msb__family {
     msb_metrics_t *reg;
     msb__famdesc_t desc;
     int is_vec;
+    uint64_t seed; /* of the label-value hash */
     size_t max_series;
     pthread_mutex_t lock; /* series list, table writes, limbo */
     _Atomic(msb__table_t *) table;

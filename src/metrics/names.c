@@ -246,9 +246,16 @@ msb_status_t msb__famdesc_bounds(msb__famdesc_t *d, const double *b, size_t n, m
                             d->name, i, b[i]);
         }
     }
-    d->bounds = msb__memdup(b, n * sizeof(double));
+    size_t cap = n > MSB__SMALL_BUCKETS ? n : MSB__SMALL_BUCKETS;
+    d->bounds = msb__malloc(cap * sizeof(double));
+    if (d->bounds == NULL) {
+        return msb__err_nomem(err, "bucket bounds");
+    }
+    for (size_t i = 0; i < cap; i++) {
+        d->bounds[i] = i < n ? b[i] : INFINITY;
+    }
     d->nbounds = n;
-    return n == 0 || d->bounds != NULL ? MSB_OK : msb__err_nomem(err, "bucket bounds");
+    return MSB_OK;
 }
 
 static void free_strv(char **v, size_t n)

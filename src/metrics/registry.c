@@ -116,19 +116,6 @@ static msb_status_t vec(msb_metrics_t *reg, msb_metric_type_t type, const msb_me
     return rc;
 }
 
-static msb_status_t vec_get(void *vecp, const char *const *values, void **out, msb_error_t *err)
-{
-    msb__series_t *s;
-    if (vecp == NULL || out == NULL) {
-        return msb__err(err, MSB_EINVAL, "metrics: family and out are required");
-    }
-    msb_status_t rc = msb__family_get(vecp, values, &s, err);
-    if (rc == MSB_OK) {
-        *out = s;
-    }
-    return rc;
-}
-
 msb_status_t msb_counter_new(msb_metrics_t *reg, const msb_metric_opts_t *opts,
                              msb_counter_t **out, msb_error_t *err)
 {
@@ -163,24 +150,6 @@ msb_status_t msb_histogram_vec_new(msb_metrics_t *reg, const msb_metric_opts_t *
                                    msb_histogram_vec_t **out, msb_error_t *err)
 {
     return vec(reg, MSB_METRIC_HISTOGRAM, opts, (void **)out, err);
-}
-
-msb_status_t msb_counter_vec_get(msb_counter_vec_t *v, const char *const *values,
-                                 msb_counter_t **out, msb_error_t *err)
-{
-    return vec_get(v, values, (void **)out, err);
-}
-
-msb_status_t msb_gauge_vec_get(msb_gauge_vec_t *v, const char *const *values, msb_gauge_t **out,
-                               msb_error_t *err)
-{
-    return vec_get(v, values, (void **)out, err);
-}
-
-msb_status_t msb_histogram_vec_get(msb_histogram_vec_t *v, const char *const *values,
-                                   msb_histogram_t **out, msb_error_t *err)
-{
-    return vec_get(v, values, (void **)out, err);
 }
 
 msb_status_t msb_counter_vec_remove(msb_counter_vec_t *v, const char *const *values)

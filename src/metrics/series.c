@@ -6,6 +6,12 @@
 #include "core/error.h"
 #include "metrics/internal.h"
 
+_Static_assert(offsetof(msb__series_t, block) == offsetof(struct msb__series_head, block) &&
+                   offsetof(msb__series_t, off) == offsetof(struct msb__series_head, off) &&
+                   offsetof(msb__series_t, nb) == offsetof(struct msb__series_head, nb) &&
+                   offsetof(msb__series_t, bounds) == offsetof(struct msb__series_head, bounds),
+               "metrics.h's inline fast paths read the head of a series");
+
 static msb__series_t *S(const void *p)
 {
     return (msb__series_t *)(uintptr_t)p;
@@ -100,16 +106,39 @@ void msb__series_free(msb__series_t *s)
 
 /* ---- counters ---------------------------------------------------------------------------- */
 
+/* Past the fast path: allocate this thread's block, or fall back to the shared cells. */
+__attribute__((noinline, cold)) static void add_u64_slow(msb__series_t *s, uint32_t i, uint64_t n)
+{
+    msb__cells_add_u64(s->cell + i, s->block, s->off + i, n);
+}
+
+/* The fast path: this thread's block exists. A tail call otherwise, so no frame is built. */
+static inline void add_u64(msb__series_t *s, uint32_t i, uint64_t n)
+{
+    msb__cellrec_t *r = msb__cells_tls;
+    if (MSB_LIKELY(r != NULL)) {
+        msb__cell_t *b = atomic_load_explicit(&r->blocks[s->block], memory_order_relaxed);
+        if (MSB_LIKELY(b != NULL)) {
+            msb__cell_add_u64_own(b + s->off + i, n);
+            return;
+        }
+    }
+    add_u64_slow(s, i, n);
+}
+
+void msb__counter_add_slow(msb_counter_t *c, uint64_t n)
+{
+    msb__cells_add_u64(S(c)->cell, S(c)->block, S(c)->off, n);
+}
+
 void msb_counter_inc(msb_counter_t *c)
 {
-    msb__series_t *s = S(c);
-    msb__cells_add_u64(s->cell, s->block, s->off, 1);
+    add_u64(S(c), 0, 1);
 }
 
 void msb_counter_add(msb_counter_t *c, uint64_t n)
 {
-    msb__series_t *s = S(c);
-    msb__cells_add_u64(s->cell, s->block, s->off, n);
+    add_u64(S(c), 0, n);
 }
 
 msb_status_t msb_counter_add_double(msb_counter_t *c, double v)
@@ -182,16 +211,17 @@ double msb_gauge_value(const msb_gauge_t *g)
 /* ---- histograms -------------------------------------------------------------------------- */
 
 /* Index of the bucket v falls in: the first bound >= v, else the +Inf bucket. */
-static uint32_t bucket_of(const msb__series_t *s, double v)
+static inline uint32_t bucket_of(const msb__series_t *s, double v)
 {
     uint32_t n = s->nb - 1;
     const double *b = s->bounds;
-    if (n <= 16) {
-        uint32_t i = 0;
-        while (i < n && v > b[i]) {
-            i++;
-        }
-        return i;
+    if (MSB_LIKELY(n <= MSB__SMALL_BUCKETS)) {
+        /* Branchless lower bound over 16 bounds padded with +Inf (as in metrics.h). */
+        uint32_t i = (uint32_t)(v > b[7]) << 3;
+        i += (uint32_t)(v > b[i + 3]) << 2;
+        i += (uint32_t)(v > b[i + 1]) << 1;
+        i += (uint32_t)(v > b[i]);
+        return i + (uint32_t)(i == 15 && v > b[15]);
     }
     uint32_t lo = 0;
     uint32_t hi = n;
@@ -206,16 +236,40 @@ static uint32_t bucket_of(const msb__series_t *s, double v)
     return lo;
 }
 
-static void observe(msb__series_t *s, double v, uint32_t i)
+__attribute__((noinline, cold)) static void observe_slow(msb__series_t *s, double v, uint32_t i)
 {
     msb__cell_t *c = msb__cells_mine(s->block, s->off);
-    if (MSB_LIKELY(c != NULL)) {
+    if (c != NULL) {
         msb__cell_add_u64_own(c + i, 1);
         msb__cell_add_f64_own(c + s->nb, v);
     } else {
         atomic_fetch_add_explicit(msb__cells_shared(s->cell + i), 1, memory_order_relaxed);
         msb__cell_add_f64_atomic(msb__cells_shared(s->cell + s->nb), v);
     }
+}
+
+static inline void observe(msb__series_t *s, double v, uint32_t i)
+{
+    msb__cellrec_t *r = msb__cells_tls;
+    if (MSB_LIKELY(r != NULL)) {
+        msb__cell_t *b = atomic_load_explicit(&r->blocks[s->block], memory_order_relaxed);
+        if (MSB_LIKELY(b != NULL)) {
+            msb__cell_t *c = b + s->off;
+            msb__cell_add_u64_own(c + i, 1);
+            msb__cell_add_f64_own(c + s->nb, v);
+            return;
+        }
+    }
+    observe_slow(s, v, i);
+}
+
+void msb__histogram_observe_slow(msb_histogram_t *h, double v)
+{
+    msb__series_t *s = S(h);
+    if (isnan(v)) {
+        return;
+    }
+    observe_slow(s, v, bucket_of(s, v));
 }
 
 void msb_histogram_observe(msb_histogram_t *h, double v)
