@@ -358,3 +358,40 @@ Test(metrics_series, exemplar_limits)
     cr_assert_not_null(strstr(text, "e_total 5.0 # {user=\"u1\"} 3.0 2.000\n"), "%s", text);
     msb_metrics_text_free(text);
 }
+
+Test(metrics_series, inline_and_exported_paths_agree)
+{
+    /* 16 bounds: the branchless search at its largest, every boundary and between. */
+    double b[16];
+    cr_assert_eq(msb_metrics_buckets_linear(1, 1, 16, b), MSB_OK);
+    msb_histogram_t *h = hist("h16", b, 16);
+    uint64_t want[17] = {0};
+    for (int k = 0; k <= 40; k++) {
+        double v = k * 0.5;
+        size_t i = 0;
+        while (i < 16 && v > b[i]) {
+            i++;
+        }
+        want[i] += 2;
+        msb_histogram_observe(h, v);   /* the inline fast path (the macro) */
+        (msb_histogram_observe)(h, v); /* the exported function */
+    }
+    uint64_t cum[17];
+    bucket_counts("h16", cum, 17);
+    uint64_t acc = 0;
+    for (size_t i = 0; i <= 16; i++) {
+        acc += want[i];
+        cr_assert_eq(cum[i], acc, "bucket %zu", i);
+    }
+    msb_metric_opts_t o = named("both_total");
+    msb_counter_t *c;
+    cr_assert_eq(msb_counter_new(reg, &o, &c, NULL), MSB_OK);
+    msb_counter_inc(c);
+    (msb_counter_inc)(c);
+    msb_counter_add(c, 3);
+    (msb_counter_add)(c, 4);
+    cr_assert_eq(msb_counter_value(c), 9);
+    void (*fn)(msb_counter_t *) = msb_counter_inc; /* the name is a real function too */
+    fn(c);
+    cr_assert_eq(msb_counter_value(c), 10);
+}
