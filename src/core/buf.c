@@ -169,7 +169,7 @@ void msb__buf_put_json_str(msb__buf_t *b, const char *s, size_t n)
         }
         unsigned char c = p[i];
         if (c >= 0x80) {
-            size_t len = msb__utf8_valid_prefix(p + i, n - i);
+            size_t len = msb__utf8_char_len(p + i, n - i);
             if (len == 0) {
                 msb__buf_append(b, "\xEF\xBF\xBD", 3); /* U+FFFD for one bad byte */
                 i++;
