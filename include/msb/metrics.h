@@ -88,7 +88,10 @@ typedef struct msb_metrics_opts {
 } msb_metrics_opts_t;
 
 /** Initialiser of #msb_metrics_opts_t with every default. */
-#define MSB_METRICS_OPTS_INIT {sizeof(msb_metrics_opts_t), NULL, 1}
+#define MSB_METRICS_OPTS_INIT                                                                      \
+    {                                                                                              \
+        sizeof(msb_metrics_opts_t), NULL, 1                                                        \
+    }
 
 /**
  * @brief Options of a metric family. Initialise with #MSB_METRIC_OPTS_INIT.
@@ -101,10 +104,10 @@ typedef struct msb_metrics_opts {
  * @since 0.1
  */
 typedef struct msb_metric_opts {
-    size_t size;       /**< sizeof(msb_metric_opts_t), set by the initialiser */
-    const char *name;  /**< family name (required); copied */
-    const char *help;  /**< help text, any UTF-8 (NULL: none); copied */
-    const char *unit;  /**< OpenMetrics unit (NULL: none), must end the name: `_seconds` */
+    size_t size;      /**< sizeof(msb_metric_opts_t), set by the initialiser */
+    const char *name; /**< family name (required); copied */
+    const char *help; /**< help text, any UTF-8 (NULL: none); copied */
+    const char *unit; /**< OpenMetrics unit (NULL: none), must end the name: `_seconds` */
     const char *const *label_names; /**< label names of a vector family; copied */
     size_t label_count;             /**< number of label names (0 for a single series) */
     /** Labels with a fixed value on every series of the family; copied. */
@@ -120,8 +123,10 @@ typedef struct msb_metric_opts {
 
 /** Initialiser of #msb_metric_opts_t with every default. */
 #define MSB_METRIC_OPTS_INIT                                                                       \
-    {sizeof(msb_metric_opts_t), NULL, NULL, NULL, NULL, 0, NULL, 0,                                \
-     MSB_METRICS_DEFAULT_MAX_SERIES, NULL, 0}
+    {                                                                                              \
+        sizeof(msb_metric_opts_t), NULL, NULL, NULL, NULL, 0, NULL, 0,                             \
+            MSB_METRICS_DEFAULT_MAX_SERIES, NULL, 0                                                \
+    }
 
 /**
  * @brief An exemplar: the trace that led to an increment or an observation (OpenMetrics).
@@ -131,8 +136,8 @@ typedef struct msb_metric_opts {
  * @since 0.1
  */
 typedef struct msb_exemplar {
-    const char *trace_id; /**< written as label `trace_id` (NULL: none) */
-    const char *span_id;  /**< written as label `span_id` (NULL: none) */
+    const char *trace_id;             /**< written as label `trace_id` (NULL: none) */
+    const char *span_id;              /**< written as label `span_id` (NULL: none) */
     const msb_metric_label_t *labels; /**< further labels (may be NULL) */
     size_t label_count;               /**< number of further labels */
     /** Wall-clock time of the event in ns since the epoch; 0: now on the registry's clock. */
@@ -169,8 +174,7 @@ MSB_API void msb_metrics_free(msb_metrics_t *reg);
  * but no thread may still use the family's handles.
  * @since 0.1
  */
-MSB_API msb_status_t msb_metrics_unregister(msb_metrics_t *reg, const char *name,
-                                            msb_error_t *err);
+MSB_API msb_status_t msb_metrics_unregister(msb_metrics_t *reg, const char *name, msb_error_t *err);
 
 /**
  * @brief Prometheus' default buckets: .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10 (seconds).
@@ -281,8 +285,7 @@ MSB_API msb_status_t msb_counter_vec_remove(msb_counter_vec_t *vec, const char *
 /** @brief Remove a gauge series; as msb_counter_vec_remove(). @since 0.1 */
 MSB_API msb_status_t msb_gauge_vec_remove(msb_gauge_vec_t *vec, const char *const *values);
 /** @brief Remove a histogram series; as msb_counter_vec_remove(). @since 0.1 */
-MSB_API msb_status_t msb_histogram_vec_remove(msb_histogram_vec_t *vec,
-                                              const char *const *values);
+MSB_API msb_status_t msb_histogram_vec_remove(msb_histogram_vec_t *vec, const char *const *values);
 
 /**
  * @brief Add 1 to a counter. No lock, no locked instruction, no allocation (see the cost model).

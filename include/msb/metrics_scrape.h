@@ -76,8 +76,8 @@ MSB_API const char *msb_metrics_content_type(msb_metrics_format_t format);
  * thread; scrapes of one registry run one at a time.
  * @since 0.1
  */
-MSB_API msb_status_t msb_metrics_render(msb_metrics_t *reg, msb_metrics_format_t format,
-                                        char **out, size_t *len, msb_error_t *err);
+MSB_API msb_status_t msb_metrics_render(msb_metrics_t *reg, msb_metrics_format_t format, char **out,
+                                        size_t *len, msb_error_t *err);
 
 /** @brief Free text from msb_metrics_render(). NULL is a no-op. @since 0.1 */
 MSB_API void msb_metrics_text_free(char *text);
@@ -135,9 +135,8 @@ MSB_API void msb_metrics_collector_remove(msb_metrics_t *reg, msb_metrics_collec
  * @since 0.1
  */
 MSB_API msb_status_t msb_metrics_write_family(msb_metrics_writer_t *w, msb_metric_type_t type,
-                                              const char *name, const char *help,
-                                              const char *unit, const char *const *label_names,
-                                              size_t label_count);
+                                              const char *name, const char *help, const char *unit,
+                                              const char *const *label_names, size_t label_count);
 
 /**
  * @brief Add a series to the current family (counter, gauge, info or unknown).
@@ -180,7 +179,10 @@ typedef struct msb_process_collector_opts {
 } msb_process_collector_opts_t;
 
 /** Initialiser of #msb_process_collector_opts_t with every default. */
-#define MSB_PROCESS_COLLECTOR_OPTS_INIT {sizeof(msb_process_collector_opts_t), NULL, 0}
+#define MSB_PROCESS_COLLECTOR_OPTS_INIT                                                            \
+    {                                                                                              \
+        sizeof(msb_process_collector_opts_t), NULL, 0                                              \
+    }
 
 /**
  * @brief Register the process collector (Linux `/proc`): `process_cpu_seconds_total`,

@@ -23,11 +23,11 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_key;
 static int g_key_ok;
-static msb__cellrec_t *g_records;      /* every record, live or parked */
-static msb__cellrec_t *g_parked;       /* records of exited threads, to adopt */
-static msb__cellrec_t g_shared;        /* atomic-add fallback */
-static uint32_t g_next_cell;           /* bump pointer */
-static free_range_t *g_free;           /* released ranges */
+static msb__cellrec_t *g_records; /* every record, live or parked */
+static msb__cellrec_t *g_parked;  /* records of exited threads, to adopt */
+static msb__cellrec_t g_shared;   /* atomic-add fallback */
+static uint32_t g_next_cell;      /* bump pointer */
+static free_range_t *g_free;      /* released ranges */
 _Atomic uint64_t msb__ebr_epoch = 1;
 _Atomic int msb__ebr_asym;
 
@@ -112,8 +112,8 @@ msb__cell_t *msb__cells_block_slow(uint32_t block)
 
 msb__cell_t *msb__cells_shared(uint32_t cell)
 {
-    msb__cell_t *b = atomic_load_explicit(&g_shared.blocks[cell >> MSB__CELL_BLOCK_SHIFT],
-                                          memory_order_acquire);
+    msb__cell_t *b =
+        atomic_load_explicit(&g_shared.blocks[cell >> MSB__CELL_BLOCK_SHIFT], memory_order_acquire);
     return b + (cell & (MSB__CELL_BLOCK - 1));
 }
 

@@ -39,7 +39,7 @@ typedef struct msb__cellrec {
     char pad_before[MSB_CACHELINE];
     _Atomic uint64_t epoch; /* EBR: 0 outside a read section */
     char pad_after[MSB_CACHELINE];
-    struct msb__cellrec *next;    /* every record, under the cells lock */
+    struct msb__cellrec *next; /* every record, under the cells lock */
     struct msb__cellrec *next_parked;
 } msb__cellrec_t;
 

@@ -71,8 +71,7 @@ static msb_status_t encode(const msb__famdesc_t *d, const msb_exemplar_t *ex, ra
         rc = add_label(d, r, "span_id", ex->span_id, err);
     }
     if (rc == MSB_OK && ex->label_count > 0 && ex->labels == NULL) {
-        rc = msb__err(err, MSB_EINVAL, "metrics: %s: exemplar label_count without labels",
-                      d->name);
+        rc = msb__err(err, MSB_EINVAL, "metrics: %s: exemplar label_count without labels", d->name);
     }
     for (size_t i = 0; rc == MSB_OK && i < ex->label_count; i++) {
         rc = add_label(d, r, ex->labels[i].name, ex->labels[i].value, err);
@@ -109,8 +108,8 @@ msb_status_t msb__exemplar_store(msb__series_t *s, size_t i, double v, const msb
     if (rc != MSB_OK) {
         return rc;
     }
-    int64_t ts = ex->timestamp_ns != 0 ? ex->timestamp_ns
-                                       : msb_clock_realtime_ns(s->fam->reg->clock);
+    int64_t ts =
+        ex->timestamp_ns != 0 ? ex->timestamp_ns : msb_clock_realtime_ns(s->fam->reg->clock);
     msb__exslot_t *slot = slot_of(s, i);
     if (slot == NULL) {
         return msb__err_nomem(err, "an exemplar slot");

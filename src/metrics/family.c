@@ -12,8 +12,6 @@
 #include "core/rand.h"
 #include "metrics/internal.h"
 
-#define TABLE_MIN 16
-
 /*
  * Hash of label values: a keyed multiply-mix hash (the wyhash construction) with a random seed per
  * family. SipHash costs three times as much here; flooding a family needs the seed, cannot be
@@ -116,8 +114,8 @@ static bool values_eq(const msb__series_t *s, const char *const *values, const s
 }
 
 /* Slot index of the series with these values, or SIZE_MAX. */
-static size_t table_find(msb__table_t *t, uint64_t h, const char *const *values,
-                         const size_t *lens, size_t n)
+static size_t table_find(msb__table_t *t, uint64_t h, const char *const *values, const size_t *lens,
+                         size_t n)
 {
     size_t mask = t->cap - 1;
     size_t i = (size_t)h & mask;
@@ -134,7 +132,7 @@ static size_t table_find(msb__table_t *t, uint64_t h, const char *const *values,
     return SIZE_MAX;
 }
 
-static msb__table_t *table_new(size_t cap)
+msb__table_t *msb__table_new(size_t cap)
 {
     msb__table_t *t = msb__calloc(1, sizeof(*t) + cap * sizeof(t->slots[0]));
     if (t != NULL) {
@@ -173,11 +171,11 @@ static msb_status_t table_reserve(msb__family_t *f, msb_error_t *err)
     if ((f->used + 1) * 2 <= t->cap) {
         return MSB_OK;
     }
-    size_t cap = TABLE_MIN;
+    size_t cap = MSB__TABLE_MIN;
     while (cap < (f->nlist + 1) * 4) {
         cap *= 2;
     }
-    msb__table_t *nt = table_new(cap);
+    msb__table_t *nt = msb__table_new(cap);
     msb__limbo_t *l = msb__malloc(sizeof(*l));
     if (nt == NULL || l == NULL) {
         msb__free(nt);
@@ -193,7 +191,7 @@ static msb_status_t table_reserve(msb__family_t *f, msb_error_t *err)
     return MSB_OK;
 }
 
-static msb_status_t list_append(msb__family_t *f, msb__series_t *s, msb_error_t *err)
+msb_status_t msb__family_append(msb__family_t *f, msb__series_t *s, msb_error_t *err)
 {
     if (f->nlist == f->caplist) {
         size_t cap = f->caplist == 0 ? 8 : f->caplist * 2;
@@ -232,7 +230,7 @@ static msb_status_t insert_locked(msb__family_t *f, const char *const *values, c
         rc = msb__series_new(f, values, lens, h, &s, err);
     }
     if (rc == MSB_OK) {
-        rc = list_append(f, s, err);
+        rc = msb__family_append(f, s, err);
     }
     if (rc != MSB_OK) {
         msb__series_free(s);
@@ -282,8 +280,8 @@ static inline msb_status_t family_get(msb__family_t *f, const char *const *value
     if (MSB_LIKELY(rec != NULL)) {
         msb__table_t *t = atomic_load_explicit(&f->table, memory_order_acquire);
         size_t i = table_find(t, h, values, lens, n);
-        msb__series_t *s = i != SIZE_MAX ? atomic_load_explicit(&t->slots[i], memory_order_relaxed)
-                                         : NULL;
+        msb__series_t *s =
+            i != SIZE_MAX ? atomic_load_explicit(&t->slots[i], memory_order_relaxed) : NULL;
         msb__ebr_exit(rec);
         if (s != NULL) {
             *out = s;
@@ -409,121 +407,4 @@ void msb__family_free(msb__family_t *f)
     pthread_mutex_destroy(&f->lock);
     msb__famdesc_free(&f->desc);
     msb__free(f);
-}
-
-static msb_status_t check_opts(msb_metric_type_t type, const msb_metric_opts_t *o, int is_vec,
-                               msb_error_t *err)
-{
-    if (o == NULL || o->size < offsetof(msb_metric_opts_t, unit)) {
-        return msb__err(err, MSB_EINVAL, "metrics: options with a name are required");
-    }
-    size_t nlabels = MSB_OPT_HAS(o, label_count) ? o->label_count : 0;
-    if (is_vec && nlabels == 0) {
-        return msb__err(err, MSB_EINVAL,
-                        "metrics: %s: a labelled family needs label names (or use the single "
-                        "series constructor)",
-                        o->name != NULL ? o->name : "?");
-    }
-    if (!is_vec && nlabels > 0) {
-        return msb__err(err, MSB_EINVAL,
-                        "metrics: %s: a single series has no label names (use the _vec_new "
-                        "constructor)",
-                        o->name != NULL ? o->name : "?");
-    }
-    if (MSB_OPT_HAS(o, max_series) && o->max_series == 0) {
-        return msb__err(err, MSB_EINVAL, "metrics: %s: max_series must be at least 1",
-                        o->name != NULL ? o->name : "?");
-    }
-    if (type != MSB_METRIC_HISTOGRAM && MSB_OPT_HAS(o, buckets) && o->buckets != NULL) {
-        return msb__err(err, MSB_EINVAL, "metrics: %s: buckets are for histograms only",
-                        o->name != NULL ? o->name : "?");
-    }
-    return MSB_OK;
-}
-
-static msb_status_t family_init(msb__family_t *f, msb_metric_type_t type,
-                                const msb_metric_opts_t *o, msb_error_t *err)
-{
-    msb_status_t rc = msb__famdesc_init(
-        &f->desc, type, o->name, o->help, MSB_OPT_HAS(o, unit) ? o->unit : NULL,
-        MSB_OPT_HAS(o, label_names) ? o->label_names : NULL,
-        MSB_OPT_HAS(o, label_count) ? o->label_count : 0,
-        MSB_OPT_HAS(o, const_labels) ? o->const_labels : NULL,
-        MSB_OPT_HAS(o, const_label_count) ? o->const_label_count : 0, err);
-    if (rc == MSB_OK && type == MSB_METRIC_HISTOGRAM) {
-        rc = msb__famdesc_bounds(&f->desc, MSB_OPT_HAS(o, buckets) ? o->buckets : NULL,
-                                 MSB_OPT_HAS(o, bucket_count) ? o->bucket_count : 0, err);
-    }
-    if (rc != MSB_OK) {
-        return rc;
-    }
-    f->max_series = MSB_OPT_HAS(o, max_series) ? o->max_series : MSB_METRICS_DEFAULT_MAX_SERIES;
-    msb__table_t *t = table_new(TABLE_MIN);
-    if (t == NULL) {
-        return msb__err_nomem(err, "a metric family's table");
-    }
-    atomic_init(&f->table, t);
-    return MSB_OK;
-}
-
-static msb_status_t link_family(msb_metrics_t *reg, msb__family_t *f, msb_error_t *err)
-{
-    for (msb__family_t *o = reg->families; o != NULL; o = o->next) {
-        if (msb__famdesc_collide(&o->desc, &f->desc)) {
-            char a[300];
-            char b[300];
-            msb__famdesc_display(&f->desc, a, sizeof(a));
-            msb__famdesc_display(&o->desc, b, sizeof(b));
-            return msb__err(err, MSB_EEXIST,
-                            "metrics: %s is already registered (it collides with family %s)", a,
-                            b);
-        }
-    }
-    f->next = reg->families;
-    reg->families = f;
-    reg->nfamilies++;
-    return MSB_OK;
-}
-
-msb_status_t msb__family_register(msb_metrics_t *reg, msb_metric_type_t type,
-                                  const msb_metric_opts_t *opts, int is_vec, msb__family_t **out,
-                                  msb_error_t *err)
-{
-    if (reg == NULL) {
-        return msb__err(err, MSB_EINVAL, "metrics: registry is NULL");
-    }
-    msb_status_t rc = check_opts(type, opts, is_vec, err);
-    if (rc != MSB_OK) {
-        return rc;
-    }
-    msb__family_t *f = msb__calloc(1, sizeof(*f));
-    if (f == NULL) {
-        return msb__err_nomem(err, "a metric family");
-    }
-    pthread_mutex_init(&f->lock, NULL);
-    f->reg = reg;
-    f->seed = msb__rand_u64();
-    f->is_vec = is_vec;
-    rc = family_init(f, type, opts, err);
-    msb__series_t *s = NULL;
-    if (rc == MSB_OK && !is_vec) {
-        rc = msb__series_new(f, NULL, NULL, 0, &s, err);
-        if (rc == MSB_OK) {
-            rc = list_append(f, s, err);
-        }
-        if (rc != MSB_OK) {
-            msb__series_free(s);
-        }
-    }
-    if (rc == MSB_OK) {
-        pthread_mutex_lock(&reg->lock);
-        rc = link_family(reg, f, err);
-        pthread_mutex_unlock(&reg->lock);
-    }
-    if (rc != MSB_OK) {
-        msb__family_free(f);
-        return rc;
-    }
-    *out = f;
-    return MSB_OK;
 }

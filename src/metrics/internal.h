@@ -60,13 +60,13 @@ typedef struct msb__series {
     uint32_t block; /* first cell's block and offset: the hot path needs nothing else */
     uint32_t off;
     uint32_t cell;
-    uint32_t nb;           /* histogram buckets, +Inf included */
-    const double *bounds;  /* histogram: nb - 1 finite bounds, padded with +Inf to 16 */
+    uint32_t nb;          /* histogram buckets, +Inf included */
+    const double *bounds; /* histogram: nb - 1 finite bounds, padded with +Inf to 16 */
     _Atomic uint64_t gauge;
     msb__family_t *fam;
     uint64_t hash;
     int64_t created_ns;
-    char **values;   /* label values (fam->desc.nlabels of them) */
+    char **values; /* label values (fam->desc.nlabels of them) */
     size_t *lens;
     _Atomic(msb__exslot_t *) *ex; /* exemplar slots: 1 (counter) or nb (histogram) */
     size_t nex;
@@ -94,7 +94,7 @@ struct msb__family {
     size_t max_series;
     pthread_mutex_t lock; /* series list, table writes, limbo */
     _Atomic(msb__table_t *) table;
-    size_t used;      /* live + tombstones in table */
+    size_t used; /* live + tombstones in table */
     msb__series_t **list;
     size_t nlist;
     size_t caplist;
@@ -111,7 +111,7 @@ struct msb_metrics_collector {
 };
 
 struct msb_metrics {
-    pthread_mutex_t lock;       /* families, collectors, and one scrape at a time */
+    pthread_mutex_t lock; /* families, collectors, and one scrape at a time */
     const msb_clock_t *clock;
     int created_samples;
     msb__family_t *families;
@@ -121,6 +121,7 @@ struct msb_metrics {
 };
 
 #define MSB__TOMBSTONE ((msb__series_t *)(uintptr_t)1)
+#define MSB__TABLE_MIN 16 /* slots of a new family's table */
 
 /* names.c */
 MSB_INTERNAL msb_status_t msb__metric_name_check(const char *what, const char *name,
@@ -151,12 +152,15 @@ MSB_INTERNAL msb_status_t msb__family_get(msb__family_t *f, const char *const *v
                                           msb__series_t **out, msb_error_t *err);
 MSB_INTERNAL msb_status_t msb__family_remove(msb__family_t *f, const char *const *values);
 MSB_INTERNAL void msb__family_free(msb__family_t *f);
+MSB_INTERNAL msb__table_t *msb__table_new(size_t cap);
+/* Add a series to the family's list (under its lock, or before it is published). */
+MSB_INTERNAL msb_status_t msb__family_append(msb__family_t *f, msb__series_t *s, msb_error_t *err);
 MSB_INTERNAL void msb__family_reclaim(msb__family_t *f);
 
 /* series.c */
 MSB_INTERNAL msb_status_t msb__series_new(msb__family_t *f, const char *const *values,
-                                          const size_t *lens, uint64_t hash,
-                                          msb__series_t **out, msb_error_t *err);
+                                          const size_t *lens, uint64_t hash, msb__series_t **out,
+                                          msb_error_t *err);
 MSB_INTERNAL void msb__series_free(msb__series_t *s);
 
 /* exemplar.c */
@@ -174,7 +178,7 @@ typedef struct msb__view {
     double value;
     const uint64_t *buckets; /* histogram: per-bucket counts, nbounds + 1 */
     double sum;
-    int64_t created_ns; /* 0: none */
+    int64_t created_ns;             /* 0: none */
     const msb__exemplar_copy_t *ex; /* 1 (counter) or nbounds + 1, or NULL */
 } msb__view_t;
 

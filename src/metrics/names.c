@@ -117,8 +117,8 @@ static msb_status_t check_unit(const char *family, const char *unit, msb_error_t
         char c = unit[i];
         if (!(is_alpha(c) || is_digit(c) || c == ':')) {
             return msb__err(err, MSB_EINVAL,
-                            "metrics: %s: invalid unit \"%.40s\": must match [a-zA-Z0-9_:]+", family,
-                            unit);
+                            "metrics: %s: invalid unit \"%.40s\": must match [a-zA-Z0-9_:]+",
+                            family, unit);
         }
     }
     size_t n = strlen(family);
@@ -136,8 +136,9 @@ static msb_status_t family_name(msb_metric_type_t type, const char *name, char *
                                 msb_error_t *err)
 {
     size_t n = strlen(name);
-    const char *strip = type == MSB_METRIC_COUNTER ? "_total" : type == MSB_METRIC_INFO ? "_info"
-                                                                                          : NULL;
+    const char *strip = type == MSB_METRIC_COUNTER ? "_total"
+                        : type == MSB_METRIC_INFO  ? "_info"
+                                                   : NULL;
     if (strip != NULL && ends_with(name, strip)) {
         n -= strlen(strip);
         if (n == 0) {
@@ -152,8 +153,8 @@ static msb_status_t label_names(msb__famdesc_t *d, const char *const *names, siz
                                 const msb_metric_label_t *consts, size_t nconst, msb_error_t *err)
 {
     if (n + nconst > MSB_METRICS_MAX_LABELS) {
-        return msb__err(err, MSB_EINVAL, "metrics: %s: %zu labels, at most %d", d->name,
-                        n + nconst, MSB_METRICS_MAX_LABELS);
+        return msb__err(err, MSB_EINVAL, "metrics: %s: %zu labels, at most %d", d->name, n + nconst,
+                        MSB_METRICS_MAX_LABELS);
     }
     if ((n > 0 && names == NULL) || (nconst > 0 && consts == NULL)) {
         return msb__err(err, MSB_EINVAL, "metrics: %s: label count without labels", d->name);
@@ -176,8 +177,8 @@ static msb_status_t label_names(msb__famdesc_t *d, const char *const *names, siz
         for (size_t j = 0; j < i; j++) {
             const char *other = j < n ? names[j] : consts[j - n].name;
             if (strcmp(other, nm) == 0) {
-                return msb__err(err, MSB_EINVAL, "metrics: %s: label \"%s\" appears twice",
-                                d->name, nm);
+                return msb__err(err, MSB_EINVAL, "metrics: %s: label \"%s\" appears twice", d->name,
+                                nm);
             }
         }
         char *copy = msb__strdup(nm);

@@ -168,8 +168,8 @@ static msb_status_t collect(msb_metrics_writer_t *w, void *user)
          "Total user and system CPU time spent in seconds.", "seconds", st.cpu_seconds},
         {MSB_METRIC_GAUGE, "process_resident_memory_bytes", "Resident memory size in bytes.",
          "bytes", st.rss_bytes},
-        {MSB_METRIC_GAUGE, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
-         "bytes", st.vsize},
+        {MSB_METRIC_GAUGE, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "bytes",
+         st.vsize},
         {MSB_METRIC_GAUGE, "process_virtual_memory_max_bytes",
          "Maximum amount of virtual memory available in bytes.", "bytes", limit(RLIMIT_AS)},
         {MSB_METRIC_GAUGE, "process_open_fds", "Number of open file descriptors.", NULL,
@@ -217,8 +217,10 @@ msb_status_t msb_metrics_process_collector_add(msb_metrics_t *reg,
     for (size_t i = 0; i < n; i++, o->npaths++) {
         if (p[i] == NULL || msb__label_value_check("process", "path", p[i], NULL) != MSB_OK) {
             proc_opts_free(o);
-            return msb__err(err, MSB_EINVAL, "metrics: process collector: data path %zu is "
-                            "NULL or not UTF-8", i);
+            return msb__err(err, MSB_EINVAL,
+                            "metrics: process collector: data path %zu is "
+                            "NULL or not UTF-8",
+                            i);
         }
         o->paths[i] = msb__strdup(p[i]);
         if (o->paths[i] == NULL) {

@@ -301,9 +301,10 @@ void msb__render_series(msb__buf_t *b, msb_metrics_format_t fmt, const msb__famd
     if (d->type == MSB_METRIC_HISTOGRAM) {
         histogram_series(b, fmt, d, v);
     } else {
-        put_line_name(b, d, d->type == MSB_METRIC_COUNTER ? "_total"
-                            : d->type == MSB_METRIC_INFO  ? "_info"
-                                                          : "");
+        put_line_name(b, d,
+                      d->type == MSB_METRIC_COUNTER ? "_total"
+                      : d->type == MSB_METRIC_INFO  ? "_info"
+                                                    : "");
         put_labels(b, d, v, NULL, NULL);
         msb__buf_putc(b, ' ');
         if (d->type == MSB_METRIC_INFO) {

@@ -82,8 +82,8 @@ static valref_t *refs_for(scratch_t *sc, size_t n)
     return sc->refs;
 }
 
-static void view_of(msb_metrics_t *reg, const msb__series_t *s, msb__view_t *v,
-                    uint64_t *counts, msb__exemplar_copy_t *ex)
+static void view_of(msb_metrics_t *reg, const msb__series_t *s, msb__view_t *v, uint64_t *counts,
+                    msb__exemplar_copy_t *ex)
 {
     memset(v, 0, sizeof(*v));
     v->values = (const char *const *)s->values;
@@ -110,8 +110,8 @@ static void view_of(msb_metrics_t *reg, const msb__series_t *s, msb__view_t *v,
 }
 
 static msb_status_t write_registry_family(msb_metrics_t *reg, msb__buf_t *b,
-                                          msb_metrics_format_t fmt, msb__family_t *f,
-                                          scratch_t *sc, int *first)
+                                          msb_metrics_format_t fmt, msb__family_t *f, scratch_t *sc,
+                                          int *first)
 {
     msb_status_t rc = MSB_OK;
     pthread_mutex_lock(&f->lock);
@@ -196,9 +196,8 @@ static msb_status_t write_all(msb_metrics_t *reg, msb_metrics_format_t fmt, msb_
     if (fmt != MSB_METRICS_FORMAT_TEXT) {
         sc.ex = msb__malloc(MSB_METRICS_MAX_BUCKETS * sizeof(*sc.ex));
     }
-    msb_status_t rc = refs == NULL || (fmt != MSB_METRICS_FORMAT_TEXT && sc.ex == NULL)
-                          ? MSB_ENOMEM
-                          : MSB_OK;
+    msb_status_t rc =
+        refs == NULL || (fmt != MSB_METRICS_FORMAT_TEXT && sc.ex == NULL) ? MSB_ENOMEM : MSB_OK;
     size_t n = 0;
     for (msb__family_t *f = reg->families; rc == MSB_OK && f != NULL; f = f->next) {
         refs[n++] = (famref_t){f->desc.name, f, NULL};

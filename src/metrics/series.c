@@ -343,8 +343,7 @@ msb_status_t msb_metrics_buckets_linear(double start, double width, size_t count
     return MSB_OK;
 }
 
-msb_status_t msb_metrics_buckets_exponential(double start, double factor, size_t count,
-                                             double *out)
+msb_status_t msb_metrics_buckets_exponential(double start, double factor, size_t count, double *out)
 {
     if (count == 0 || out == NULL || !(start > 0) || !(factor > 1) || !isfinite(start) ||
         !isfinite(factor)) {

@@ -88,8 +88,10 @@ static msb_status_t collides(msb_metrics_writer_t *w, const msb__famdesc_t *d, m
 {
     for (msb__family_t *f = w->reg->families; f != NULL; f = f->next) {
         if (msb__famdesc_collide(&f->desc, d)) {
-            return msb__err(err, MSB_EEXIST, "metrics: collector family %s collides with a "
-                            "registered family", d->name);
+            return msb__err(err, MSB_EEXIST,
+                            "metrics: collector family %s collides with a "
+                            "registered family",
+                            d->name);
         }
     }
     for (size_t i = 0; i < w->n; i++) {
@@ -120,8 +122,8 @@ msb_status_t msb_metrics_write_family(msb_metrics_writer_t *w, msb_metric_type_t
     }
     msb__wfamily_t *f = &w->fams[w->n];
     memset(f, 0, sizeof(*f));
-    msb_status_t rc = msb__famdesc_init(&f->desc, type, name, help, unit, label_names,
-                                        label_count, NULL, 0, NULL);
+    msb_status_t rc = msb__famdesc_init(&f->desc, type, name, help, unit, label_names, label_count,
+                                        NULL, 0, NULL);
     if (rc == MSB_OK) {
         rc = collides(w, &f->desc, NULL);
     }

@@ -13,9 +13,10 @@ const char *harness_env(const char *name, const char *fallback);
 
 /* Fail the current test: `server` could not be reached (with the detail), and where to look. */
 #define harness_unreachable(server, ...)                                                           \
-    cr_assert_fail("%s is unreachable (%s): start it with `scripts/infra up %s`, see `scripts/infra "    \
-             "logs %s`",                                                                           \
-             server, harness_detail(__VA_ARGS__), server, server)
+    cr_assert_fail(                                                                                \
+        "%s is unreachable (%s): start it with `scripts/infra up %s`, see `scripts/infra "         \
+        "logs %s`",                                                                                \
+        server, harness_detail(__VA_ARGS__), server, server)
 
 /* printf into a static buffer (for harness_unreachable's detail). */
 const char *harness_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

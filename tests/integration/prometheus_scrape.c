@@ -214,8 +214,8 @@ static double query(const char *base, const char *promql)
     json_t *result = json_object_get(json_object_get(doc, "data"), "result");
     double v = NAN;
     if (json_array_size(result) == 1) {
-        const char *s = json_string_value(json_array_get(
-            json_object_get(json_array_get(result, 0), "value"), 1));
+        const char *s = json_string_value(
+            json_array_get(json_object_get(json_array_get(result, 0), "value"), 1));
         v = s != NULL ? strtod(s, NULL) : NAN;
     }
     json_decref(doc);
@@ -226,8 +226,8 @@ static double query(const char *base, const char *promql)
 static bool stores_exemplars(const char *base)
 {
     json_t *doc = get_json(base, "/api/v1/status/flags");
-    const char *f = json_string_value(json_object_get(json_object_get(doc, "data"),
-                                                      "enable-feature"));
+    const char *f =
+        json_string_value(json_object_get(json_object_get(doc, "data"), "enable-feature"));
     bool on = f != NULL && strstr(f, "exemplar-storage") != NULL;
     json_decref(doc);
     return on;
@@ -240,8 +240,8 @@ static const char *exemplar_trace(const char *base, const char *promql)
     char path[1024];
     char *q = escaped(promql);
     long now = (long)time(NULL);
-    snprintf(path, sizeof(path), "/api/v1/query_exemplars?query=%s&start=%ld&end=%ld", q,
-             now - 600, now + 60);
+    snprintf(path, sizeof(path), "/api/v1/query_exemplars?query=%s&start=%ld&end=%ld", q, now - 600,
+             now + 60);
     free(q);
     json_t *doc = get_json(base, path);
     json_t *ex = json_object_get(json_array_get(json_object_get(doc, "data"), 0), "exemplars");
@@ -281,8 +281,9 @@ static void write_target(const char *dir, const char *job, int port, char *path,
     snprintf(path, size, "%s/%s.json", dir, job);
     snprintf(tmp, sizeof(tmp), "%s/.%s.json.tmp", dir, job);
     FILE *f = fopen(tmp, "w");
-    cr_assert_not_null(f, "cannot write the target file in %s (%s): is prometheus up? see "
-                          "`scripts/infra logs prometheus`",
+    cr_assert_not_null(f,
+                       "cannot write the target file in %s (%s): is prometheus up? see "
+                       "`scripts/infra logs prometheus`",
                        dir, strerror(errno));
     fprintf(f, "[{\"targets\": [\"127.0.0.1:%d\"], \"labels\": {\"job\": \"%s\"}}]\n", port, job);
     fclose(f);
@@ -292,8 +293,8 @@ static void write_target(const char *dir, const char *job, int port, char *path,
 Test(prometheus_scrape, prometheus_reads_back_our_values)
 {
     const char *base = harness_env("MSB_TEST__PROMETHEUS__URL", "http://127.0.0.1:59090");
-    const char *dir = harness_env("MSB_TEST__PROMETHEUS__TARGETS_DIR",
-                                  "/var/lib/msb-infra/prometheus/targets");
+    const char *dir =
+        harness_env("MSB_TEST__PROMETHEUS__TARGETS_DIR", "/var/lib/msb-infra/prometheus/targets");
     cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
     query(base, "up"); /* fails here, naming prometheus, when it is down */
 
@@ -377,6 +378,5 @@ Test(prometheus_scrape, prometheus_reads_back_our_values)
         cr_assert_str_eq(bucket_trace, ex.trace_id, "bucket exemplar not stored");
     }
     cr_assert_gt(atomic_load(&srv.openmetrics), 0,
-                 "Prometheus never negotiated OpenMetrics (%d scrapes)",
-                 atomic_load(&srv.scrapes));
+                 "Prometheus never negotiated OpenMetrics (%d scrapes)", atomic_load(&srv.scrapes));
 }

@@ -97,9 +97,9 @@ static msb_status_t misuse(msb_metrics_writer_t *w, void *user)
     cr_assert_eq(msb_metrics_write_family(w, (msb_metric_type_t)99, "t", NULL, NULL, NULL, 0),
                  MSB_EINVAL);
     /* collides with a registered family */
-    cr_assert_eq(msb_metrics_write_family(w, MSB_METRIC_GAUGE, "registered_total", NULL, NULL,
-                                          NULL, 0),
-                 MSB_EINVAL);
+    cr_assert_eq(
+        msb_metrics_write_family(w, MSB_METRIC_GAUGE, "registered_total", NULL, NULL, NULL, 0),
+        MSB_EINVAL);
     cr_assert_eq(msb_metrics_write_family(w, MSB_METRIC_GAUGE, "registered", NULL, NULL, NULL, 0),
                  MSB_EEXIST);
     cr_assert_eq(msb_metrics_write_family(w, MSB_METRIC_COUNTER, "own_total", "o", NULL, l, 1),
@@ -235,8 +235,8 @@ Test(metrics_collect, build_info)
     cr_assert_eq(msb_metrics_build_info_add(reg, l, 2, &err), MSB_OK, "%s", err.message);
     char *t = render(MSB_METRICS_FORMAT_TEXT);
     char want[256];
-    snprintf(want, sizeof(want), "msb_build_info{version=\"%s\",service=\"orders\",commit=\"abc123\"}",
-             msb_version());
+    snprintf(want, sizeof(want),
+             "msb_build_info{version=\"%s\",service=\"orders\",commit=\"abc123\"}", msb_version());
     cr_assert_eq(sample(t, want), 1);
     msb_metrics_text_free(t);
     cr_assert_eq(msb_metrics_build_info_add(reg, NULL, 0, &err), MSB_EEXIST);

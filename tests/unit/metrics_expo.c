@@ -24,9 +24,9 @@ static msb_status_t collect(msb_metrics_writer_t *w, void *user)
                  MSB_OK);
     cr_assert_eq(msb_metrics_write_sample(w, (const char *[]){"b"}, 3), MSB_OK);
     cr_assert_eq(msb_metrics_write_sample(w, (const char *[]){"a"}, 7), MSB_OK);
-    cr_assert_eq(msb_metrics_write_family(w, MSB_METRIC_UNKNOWN, "legacy_value", "Untyped.", NULL,
-                                          NULL, 0),
-                 MSB_OK);
+    cr_assert_eq(
+        msb_metrics_write_family(w, MSB_METRIC_UNKNOWN, "legacy_value", "Untyped.", NULL, NULL, 0),
+        MSB_OK);
     cr_assert_eq(msb_metrics_write_sample(w, NULL, -1.5), MSB_OK);
     cr_assert_eq(msb_metrics_write_family(w, MSB_METRIC_HISTOGRAM, "batch_size", "Batch sizes.",
                                           NULL, NULL, 0),
@@ -61,8 +61,7 @@ static void build(void)
     cr_assert_eq(msb_counter_add_exemplar(c, 1, &ex, &err), MSB_OK, "%s", err.message);
     cr_assert_eq(msb_counter_vec_get(req, (const char *[]){"GET", "200"}, &c, &err), MSB_OK);
     msb_counter_add(c, 1027);
-    cr_assert_eq(msb_counter_vec_get(req, (const char *[]){"GET", "a\"b\\c\nd"}, &c, &err),
-                 MSB_OK);
+    cr_assert_eq(msb_counter_vec_get(req, (const char *[]){"GET", "a\"b\\c\nd"}, &c, &err), MSB_OK);
     msb_counter_inc(c);
 
     msb_metric_opts_t b = MSB_METRIC_OPTS_INIT;
@@ -109,8 +108,7 @@ static void build(void)
     msb_exemplar_t hex = {.trace_id = "0af7651916cd43dd8448eb211c80319c",
                           .span_id = "b7ad6b7169203331",
                           .timestamp_ns = INT64_C(1700000001500000000)};
-    cr_assert_eq(msb_histogram_observe_exemplar(hist, 1.25, &hex, &err), MSB_OK, "%s",
-                 err.message);
+    cr_assert_eq(msb_histogram_observe_exemplar(hist, 1.25, &hex, &err), MSB_OK, "%s", err.message);
 
     msb_metric_label_t info[] = {{"service", "orders"}};
     cr_assert_eq(msb_metrics_build_info_add(reg, info, 1, &err), MSB_OK, "%s", err.message);

@@ -189,7 +189,8 @@ Test(metrics_names, units_must_end_the_name)
            "metrics: latency_seconds: the name must end with \"_milliseconds\", its unit "
            "(OpenMetrics)");
     o.unit = "";
-    expect(GAUGE, &o, MSB_EINVAL, "metrics: latency_seconds: the unit is empty (use NULL for none)");
+    expect(GAUGE, &o, MSB_EINVAL,
+           "metrics: latency_seconds: the unit is empty (use NULL for none)");
     o.unit = "se-conds";
     expect(GAUGE, &o, MSB_EINVAL,
            "metrics: latency_seconds: invalid unit \"se-conds\": must match [a-zA-Z0-9_:]+");

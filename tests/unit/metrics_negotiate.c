@@ -5,7 +5,7 @@
 
 #include "msb/metrics.h"
 
-#define T MSB_METRICS_FORMAT_TEXT
+#define T  MSB_METRICS_FORMAT_TEXT
 #define OM MSB_METRICS_FORMAT_OPENMETRICS
 
 typedef struct row {
@@ -21,7 +21,7 @@ static const row_t rows[] = {
     {"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8,"
      "application/openmetrics-text;version=0.0.1;q=0.8,text/plain;version=1.0.0;"
      "escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.3,*/*;q=0.1",
-     OM}, /* Prometheus 3.x */
+     OM},                                          /* Prometheus 3.x */
     {"text/plain;version=0.0.4;q=1,*/*;q=0.1", T}, /* Prometheus with OpenMetrics turned off */
     {NULL, T},
     {"", T},
@@ -58,7 +58,7 @@ static const row_t rows[] = {
     {"application/openmetrics-text;version=\"1.0.0, text/plain", T}, /* unterminated quote */
     {"/plain, application/openmetrics-text;q=0.3", OM},
     {"application/json", T},
-    {"application/openmetrics-text ; q=0.4 , text/plain ; q=0.3", OM}, /* optional spaces */
+    {"application/openmetrics-text ; q=0.4 , text/plain ; q=0.3", OM},    /* optional spaces */
     {"application/openmetrics-text;q=0.4;level=1, text/plain;q=0.3", OM}, /* accept-ext */
     {",,,application/openmetrics-text,,", OM},
 };

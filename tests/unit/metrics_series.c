@@ -325,8 +325,9 @@ Test(metrics_series, exemplar_limits)
     v[120] = 'a';
     v[121] = '\0';
     cr_assert_eq(msb_counter_add_exemplar(c, 1, &ex, &err), MSB_ETOOBIG);
-    cr_assert_str_eq(err.message,
-                     "metrics: e: exemplar labels exceed 128 UTF-8 characters (OpenMetrics' limit)");
+    cr_assert_str_eq(
+        err.message,
+        "metrics: e: exemplar labels exceed 128 UTF-8 characters (OpenMetrics' limit)");
     /* characters, not bytes: 120 two-byte characters fit */
     char wide[241];
     for (int i = 0; i < 120; i++) {
