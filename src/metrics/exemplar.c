@@ -71,7 +71,8 @@ static msb_status_t encode(const msb__famdesc_t *d, const msb_exemplar_t *ex, ra
         rc = add_label(d, r, "span_id", ex->span_id, err);
     }
     if (rc == MSB_OK && ex->label_count > 0 && ex->labels == NULL) {
-        rc = msb__err(err, MSB_EINVAL, "metrics: %s: exemplar label_count without labels", d->name);
+        return msb__err(err, MSB_EINVAL, "metrics: %s: exemplar label_count without labels",
+                        d->name);
     }
     for (size_t i = 0; rc == MSB_OK && i < ex->label_count; i++) {
         rc = add_label(d, r, ex->labels[i].name, ex->labels[i].value, err);

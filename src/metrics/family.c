@@ -12,6 +12,10 @@
 #include "core/rand.h"
 #include "metrics/internal.h"
 
+/* A removed series' slot: probes go on past it. */
+static msb__series_t tombstone;
+#define TOMBSTONE (&tombstone)
+
 /*
  * Hash of label values: a keyed multiply-mix hash (the wyhash construction) with a random seed per
  * family. SipHash costs three times as much here; flooding a family needs the seed, cannot be
@@ -72,12 +76,12 @@ static uint64_t hash_bytes(const char *p, size_t n, uint64_t h)
     return mum(a ^ k1, b ^ h ^ k2);
 }
 
-/* Checks that no value is NULL, fills lens, returns the hash (SIZE_MAX-free). */
-static bool hash_values(const msb__family_t *f, const char *const *values, size_t *lens,
+/* Checks that none of the n values is NULL, fills lens[0..n), and their hash. */
+static bool hash_values(const msb__family_t *f, const char *const *values, size_t n, size_t *lens,
                         uint64_t *hash)
 {
     uint64_t h = f->seed;
-    for (size_t i = 0; i < f->desc.nlabels; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (MSB_UNLIKELY(values[i] == NULL)) {
             return false;
         }
@@ -124,7 +128,7 @@ static size_t table_find(msb__table_t *t, uint64_t h, const char *const *values,
         if (s == NULL) {
             return SIZE_MAX;
         }
-        if (s != MSB__TOMBSTONE && s->hash == h && values_eq(s, values, lens, n)) {
+        if (s != TOMBSTONE && s->hash == h && values_eq(s, values, lens, n)) {
             return i;
         }
         i = (i + 1) & mask;
@@ -147,7 +151,7 @@ static void table_put(msb__table_t *t, msb__series_t *s)
     size_t i = (size_t)s->hash & mask;
     for (;;) {
         msb__series_t *cur = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-        if (cur == NULL || cur == MSB__TOMBSTONE) {
+        if (cur == NULL || cur == TOMBSTONE) {
             atomic_store_explicit(&t->slots[i], s, memory_order_release);
             return;
         }
@@ -195,7 +199,7 @@ msb_status_t msb__family_append(msb__family_t *f, msb__series_t *s, msb_error_t 
 {
     if (f->nlist == f->caplist) {
         size_t cap = f->caplist == 0 ? 8 : f->caplist * 2;
-        msb__series_t **l = msb__realloc((void *)f->list, cap * sizeof(*l));
+        msb__series_t **l = msb__realloc((void *)f->list, cap * sizeof(msb__series_t *));
         if (l == NULL) {
             return msb__err_nomem(err, "a metric family's series list");
         }
@@ -240,7 +244,7 @@ static msb_status_t insert_locked(msb__family_t *f, const char *const *values, c
     size_t mask = t->cap - 1;
     size_t i = (size_t)h & mask;
     while (atomic_load_explicit(&t->slots[i], memory_order_relaxed) != NULL &&
-           atomic_load_explicit(&t->slots[i], memory_order_relaxed) != MSB__TOMBSTONE) {
+           atomic_load_explicit(&t->slots[i], memory_order_relaxed) != TOMBSTONE) {
         i = (i + 1) & mask;
     }
     if (atomic_load_explicit(&t->slots[i], memory_order_relaxed) == NULL) {
@@ -273,7 +277,7 @@ static inline msb_status_t family_get(msb__family_t *f, const char *const *value
     size_t lens[MSB_METRICS_MAX_LABELS];
     uint64_t h;
     msb_status_t rc = MSB_OK;
-    if (MSB_UNLIKELY(values == NULL || !hash_values(f, values, lens, &h))) {
+    if (MSB_UNLIKELY(values == NULL || !hash_values(f, values, n, lens, &h))) {
         return bad_values(f, values, err);
     }
     msb__cellrec_t *rec = msb__ebr_enter();
@@ -355,7 +359,8 @@ msb_status_t msb__family_remove(msb__family_t *f, const char *const *values)
 {
     size_t lens[MSB_METRICS_MAX_LABELS];
     uint64_t h;
-    if (values == NULL || !hash_values(f, values, lens, &h)) {
+    size_t n = f->desc.nlabels;
+    if (values == NULL || !hash_values(f, values, n, lens, &h)) {
         return MSB_EINVAL;
     }
     msb__limbo_t *l = msb__malloc(sizeof(*l));
@@ -364,14 +369,14 @@ msb_status_t msb__family_remove(msb__family_t *f, const char *const *values)
     }
     pthread_mutex_lock(&f->lock);
     msb__table_t *t = atomic_load_explicit(&f->table, memory_order_relaxed);
-    size_t i = table_find(t, h, values, lens, f->desc.nlabels);
+    size_t i = table_find(t, h, values, lens, n);
     if (i == SIZE_MAX) {
         pthread_mutex_unlock(&f->lock);
         msb__free(l);
         return MSB_ENOTFOUND;
     }
     msb__series_t *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-    atomic_store_explicit(&t->slots[i], MSB__TOMBSTONE, memory_order_release);
+    atomic_store_explicit(&t->slots[i], TOMBSTONE, memory_order_release);
     for (size_t j = 0; j < f->nlist; j++) {
         if (f->list[j] == s) {
             f->list[j] = f->list[--f->nlist];

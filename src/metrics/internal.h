@@ -120,7 +120,6 @@ struct msb_metrics {
     msb__family_t *collector_errors; /* msb_metrics_collector_errors_total{collector} */
 };
 
-#define MSB__TOMBSTONE ((msb__series_t *)(uintptr_t)1)
 #define MSB__TABLE_MIN 16 /* slots of a new family's table */
 
 /* names.c */

@@ -43,7 +43,7 @@ static msb_status_t family_init(msb__family_t *f, msb_metric_type_t type,
         msb__famdesc_init(&f->desc, type, o->name, o->help, MSB_OPT_HAS(o, unit) ? o->unit : NULL,
                           MSB_OPT_HAS(o, label_names) ? o->label_names : NULL,
                           MSB_OPT_HAS(o, label_count) ? o->label_count : 0,
-                          MSB_OPT_HAS(o, const_labels) ? o->const_labels : NULL,
+                          MSB_OPT_HAS(o, const_label_count) ? o->const_labels : NULL,
                           MSB_OPT_HAS(o, const_label_count) ? o->const_label_count : 0, err);
     if (rc == MSB_OK && type == MSB_METRIC_HISTOGRAM) {
         rc = msb__famdesc_bounds(&f->desc, MSB_OPT_HAS(o, buckets) ? o->buckets : NULL,
@@ -136,7 +136,10 @@ msb_status_t msb_metrics_new(const msb_metrics_opts_t *opts, msb_metrics_t **out
         return msb__err_nomem(err, "a metrics registry");
     }
     pthread_mutex_init(&reg->lock, NULL);
-    reg->clock = MSB_OPT_HAS(opts, clock) && opts->clock != NULL ? opts->clock : msb_clock_real();
+    /* (MSB_OPT_HAS on a pointer-to-struct field trips clang-tidy's sizeof check) */
+    bool has_clock =
+        opts != NULL && opts->size >= offsetof(msb_metrics_opts_t, clock) + sizeof(void *);
+    reg->clock = has_clock && opts->clock != NULL ? opts->clock : msb_clock_real();
     reg->created_samples = MSB_OPT_HAS(opts, created_samples) ? opts->created_samples != 0 : 1;
     const char *labels[] = {"collector"};
     msb_metric_opts_t o = MSB_METRIC_OPTS_INIT;
@@ -208,12 +211,12 @@ msb_status_t msb_metrics_unregister(msb_metrics_t *reg, const char *name, msb_er
 static msb_status_t single(msb_metrics_t *reg, msb_metric_type_t type,
                            const msb_metric_opts_t *opts, void **out, msb_error_t *err)
 {
-    msb__family_t *f;
+    msb__family_t *f = NULL;
     if (out == NULL) {
         return msb__err(err, MSB_EINVAL, "metrics: out is NULL");
     }
     msb_status_t rc = msb__family_register(reg, type, opts, 0, &f, err);
-    if (rc == MSB_OK) {
+    if (rc == MSB_OK && f != NULL) {
         *out = f->list[0];
     }
     return rc;
@@ -222,12 +225,12 @@ static msb_status_t single(msb_metrics_t *reg, msb_metric_type_t type,
 static msb_status_t vec(msb_metrics_t *reg, msb_metric_type_t type, const msb_metric_opts_t *opts,
                         void **out, msb_error_t *err)
 {
-    msb__family_t *f;
+    msb__family_t *f = NULL;
     if (out == NULL) {
         return msb__err(err, MSB_EINVAL, "metrics: out is NULL");
     }
     msb_status_t rc = msb__family_register(reg, type, opts, 1, &f, err);
-    if (rc == MSB_OK) {
+    if (rc == MSB_OK && f != NULL) {
         *out = f;
     }
     return rc;

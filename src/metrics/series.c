@@ -12,9 +12,14 @@ _Static_assert(offsetof(msb__series_t, block) == offsetof(struct msb__series_hea
                    offsetof(msb__series_t, bounds) == offsetof(struct msb__series_head, bounds),
                "metrics.h's inline fast paths read the head of a series");
 
+/* A public handle is a series (const dropped: reads of a const handle still sum its cells). */
 static msb__series_t *S(const void *p)
 {
-    return (msb__series_t *)(uintptr_t)p;
+    union {
+        const void *c;
+        msb__series_t *s;
+    } u = {p};
+    return u.s;
 }
 
 static msb_status_t copy_values(msb__series_t *s, size_t n, const char *const *values,
@@ -69,9 +74,6 @@ msb_status_t msb__series_new(msb__family_t *f, const char *const *values, const 
     }
     if (rc == MSB_OK && ncells > 0) {
         rc = msb__cells_alloc(ncells, &s->cell, err);
-        if (rc != MSB_OK) {
-            ncells = 0;
-        }
         s->block = s->cell >> MSB__CELL_BLOCK_SHIFT;
         s->off = s->cell & (MSB__CELL_BLOCK - 1);
     }
