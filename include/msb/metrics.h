@@ -99,8 +99,9 @@ typedef struct msb_metrics_opts {
  * Names follow Prometheus' rules: metric names `[a-zA-Z_:][a-zA-Z0-9_:]*`, label names
  * `[a-zA-Z_][a-zA-Z0-9_]*`; names starting with `__` are reserved, and so are the label names
  * `le` and `quantile`. A counter's samples are always named `<family>_total`: the name may be
- * given with or without that suffix. Other families may not end in a suffix that a counter or a
- * histogram writes (`_total`, `_created`, `_bucket`, `_count`, `_sum`, `_info`).
+ * given with or without that suffix. Gauges and histograms may not end in `_total`, `_created`
+ * or `_bucket`. A family whose name or sample names (`_bucket`, `_count`, `_sum`, `_created`,
+ * `_info`…) collide with another's is refused with #MSB_EEXIST.
  * @since 0.1
  */
 typedef struct msb_metric_opts {
@@ -165,7 +166,8 @@ MSB_API msb_status_t msb_metrics_new(const msb_metrics_opts_t *opts, msb_metrics
 MSB_API void msb_metrics_free(msb_metrics_t *reg);
 
 /**
- * @brief Unregister a family (or a collector's family is not affected) and free it.
+ * @brief Unregister a family of the registry and free it (collectors' families are not
+ * registered: remove the collector instead).
  * @param reg the registry.
  * @param name the family's name as registered (a counter also by its `_total` form).
  * @param err optional detail on failure.
