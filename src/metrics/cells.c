@@ -43,9 +43,30 @@ static void thread_exit(void *p)
     tls_exited = 1;
 }
 
+/* fork(): the child must not inherit the cells lock held by a thread that does not exist there. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&g_lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* Unloading libmsb (dlclose) must not leave a TLS destructor pointing into unmapped code. */
+__attribute__((destructor)) static void cells_unload(void)
+{
+    if (g_key_ok) {
+        pthread_key_delete(g_key);
+        g_key_ok = 0;
+    }
+}
+
 static void make_key(void)
 {
     g_key_ok = pthread_key_create(&g_key, thread_exit) == 0;
+    (void)pthread_atfork(fork_prepare, fork_release, fork_release);
     /* Asymmetric fences for EBR readers (Linux 4.14+); without them readers use xchg. */
     long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "msb/msb.h"
 #include "msb/metrics.h"
@@ -395,4 +397,30 @@ Test(metrics_series, inline_and_exported_paths_agree)
     void (*fn)(msb_counter_t *) = msb_counter_inc; /* the name is a real function too */
     fn(c);
     cr_assert_eq(msb_counter_value(c), 10);
+}
+
+Test(metrics_series, counts_survive_fork)
+{
+    msb_metric_opts_t o = named("forked_total");
+    msb_counter_t *c;
+    cr_assert_eq(msb_counter_new(reg, &o, &c, NULL), MSB_OK);
+    msb_counter_add(c, 7);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, bump, c), 0); /* another thread's record too */
+    pthread_join(t, NULL);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        /* the child goes on counting from the parent's totals, and can create series */
+        msb_counter_inc(c);
+        msb_counter_t *d;
+        o.name = "child_total";
+        int ok = msb_counter_value(c) == 1008 &&
+                 msb_counter_new(reg, &o, &d, NULL) == MSB_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child saw wrong totals");
+    cr_assert_eq(msb_counter_value(c), 1007);
 }
