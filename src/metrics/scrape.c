@@ -90,6 +90,9 @@ static void view_of(msb_metrics_t *reg, const msb__series_t *s, msb__view_t *v, 
     v->lens = s->lens;
     v->created_ns = reg->created_samples ? s->created_ns : 0;
     msb_metric_type_t t = s->fam->desc.type;
+    if (t == MSB_METRIC_INFO) {
+        return; /* no cells: its value is always 1 */
+    }
     if (t == MSB_METRIC_GAUGE) {
         v->value = msb__bits_f64(atomic_load_explicit(&s->gauge, memory_order_relaxed));
         return;
