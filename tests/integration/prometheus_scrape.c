@@ -25,11 +25,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "integration/harness.h"
 #include "msb/msb.h"
 #include "msb/metrics.h"
 
 #define DEADLINE_S 30
+
+/* Fail the test: Prometheus could not be reached (with the detail), and where to look. */
+#define prometheus_unreachable(fmt, ...)                                                           \
+    cr_assert_fail("prometheus is unreachable (" fmt "): start it with `scripts/infra up "         \
+                   "prometheus`, see `scripts/infra logs prometheus`",                             \
+                   __VA_ARGS__)
 
 typedef struct server {
     msb_metrics_t *reg;
@@ -183,7 +189,7 @@ static json_t *get_json(const char *base, const char *path)
     curl_easy_cleanup(h);
     if (rc != CURLE_OK) {
         free(b.data);
-        harness_unreachable("prometheus", "%s: %s", url, curl_easy_strerror(rc));
+        prometheus_unreachable("%s: %s", url, curl_easy_strerror(rc));
     }
     cr_assert_eq(status, 200, "GET %s: HTTP %ld: %s", url, status, b.data ? b.data : "");
     json_error_t je;
@@ -292,9 +298,9 @@ static void write_target(const char *dir, const char *job, int port, char *path,
 
 Test(prometheus_scrape, prometheus_reads_back_our_values)
 {
-    const char *base = harness_env("MSB_TEST__PROMETHEUS__URL", "http://127.0.0.1:59090");
+    const char *base = msb_it_env("MSB_TEST__PROMETHEUS__URL", "http://127.0.0.1:59090");
     const char *dir =
-        harness_env("MSB_TEST__PROMETHEUS__TARGETS_DIR", "/var/lib/msb-infra/prometheus/targets");
+        msb_it_env("MSB_TEST__PROMETHEUS__TARGETS_DIR", "/var/lib/msb-infra/prometheus/targets");
     cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
     query(base, "up"); /* fails here, naming prometheus, when it is down */
 
