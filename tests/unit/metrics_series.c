@@ -415,8 +415,7 @@ Test(metrics_series, counts_survive_fork)
         msb_counter_inc(c);
         msb_counter_t *d;
         o.name = "child_total";
-        int ok = msb_counter_value(c) == 1008 &&
-                 msb_counter_new(reg, &o, &d, NULL) == MSB_OK;
+        int ok = msb_counter_value(c) == 1008 && msb_counter_new(reg, &o, &d, NULL) == MSB_OK;
         _exit(ok ? 0 : 1);
     }
     int status = 0;
