@@ -94,16 +94,17 @@ static bool hash_values(const msb__family_t *f, const char *const *values, size_
 
 static inline bool bytes_eq(const char *x, const char *y, size_t n)
 {
-    if (n <= 16) {
-        uint64_t xa;
-        uint64_t xb;
-        uint64_t ya;
-        uint64_t yb;
-        short_words(x, n, &xa, &xb);
-        short_words(y, n, &ya, &yb);
-        return xa == ya && xb == yb;
+    if (n > 16) {
+        return memcmp(x, y, n) == 0;
     }
-    return memcmp(x, y, n) == 0;
+    if (n > 8) { /* two overlapping words cover every byte */
+        return load64(x) == load64(y) && load64(x + n - 8) == load64(y + n - 8);
+    }
+    if (n >= 4) {
+        return load32(x) == load32(y) && load32(x + n - 4) == load32(y + n - 4);
+    }
+    /* 1 to 3 bytes: positions 0, n/2 and n-1 are all of them */
+    return n == 0 || (x[0] == y[0] && x[n >> 1] == y[n >> 1] && x[n - 1] == y[n - 1]);
 }
 
 static bool values_eq(const msb__series_t *s, const char *const *values, const size_t *lens,

@@ -423,3 +423,47 @@ Test(metrics_series, counts_survive_fork)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child saw wrong totals");
     cr_assert_eq(msb_counter_value(c), 1007);
 }
+
+Test(metrics_series, values_differing_in_one_byte_are_distinct)
+{
+    const char *names[] = {"v"};
+    msb_metric_opts_t o = named("bytes_total");
+    o.label_names = names;
+    o.label_count = 1;
+    msb_counter_vec_t *v;
+    cr_assert_eq(msb_counter_vec_new(reg, &o, &v, NULL), MSB_OK);
+    /* every length 0..40 (each comparison path), and every position changed once */
+    char base[41];
+    int series = 0;
+    for (size_t len = 0; len <= 40; len++) {
+        memset(base, 'a', len);
+        base[len] = '\0';
+        msb_counter_t *b;
+        cr_assert_eq(msb_counter_vec_get(v, (const char *[]){base}, &b, NULL), MSB_OK);
+        msb_counter_inc(b);
+        series++;
+        for (size_t pos = 0; pos < len; pos++) {
+            char other[41];
+            memcpy(other, base, len + 1);
+            other[pos] = 'b';
+            msb_counter_t *c;
+            cr_assert_eq(msb_counter_vec_get(v, (const char *[]){other}, &c, NULL), MSB_OK);
+            cr_assert_neq(c, b, "len %zu pos %zu", len, pos);
+            cr_assert_eq(msb_counter_value(c), 0, "len %zu pos %zu: not a new series", len, pos);
+            msb_counter_inc(c);
+            series++;
+        }
+        msb_counter_t *again;
+        cr_assert_eq(msb_counter_vec_get(v, (const char *[]){base}, &again, NULL), MSB_OK);
+        cr_assert_eq(again, b, "len %zu", len);
+    }
+    char *text;
+    cr_assert_eq(msb_metrics_render(reg, MSB_METRICS_FORMAT_TEXT, &text, NULL, NULL), MSB_OK);
+    int lines = 0;
+    for (const char *p = strstr(text, "bytes_total{"); p != NULL;
+         p = strstr(p + 1, "bytes_total{")) {
+        lines++;
+    }
+    cr_assert_eq(lines, series);
+    msb_metrics_text_free(text);
+}
