@@ -392,10 +392,8 @@ MSB_API void msb__histogram_observe_slow(msb_histogram_t *h, double v);
  */
 static inline uint64_t *msb__metrics_own_cells(const struct msb__series_head *s)
 {
+    /* Never NULL: a thread without cells points at a directory of NULL blocks. */
     uint64_t *const *dir = (uint64_t *const *)msb__metrics_tls;
-    if (__builtin_expect(dir == 0, 0)) {
-        return 0;
-    }
     uint64_t *b = dir[s->block];
     return __builtin_expect(b != 0, 1) ? b + s->off : 0;
 }

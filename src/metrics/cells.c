@@ -8,7 +8,10 @@
 #include "core/error.h"
 #include "metrics/cells.h"
 
-MSB_API __thread void *msb__metrics_tls __attribute__((tls_model("initial-exec")));
+/* A record with no blocks: every thread starts on it, so the fast paths need no NULL check (its
+ * NULL blocks send the first write to the slow path, which gives the thread a record). */
+msb__cellrec_t msb__no_cells;
+MSB_API __thread void *msb__metrics_tls __attribute__((tls_model("initial-exec"))) = &msb__no_cells;
 /* Set once this thread's TLS destructor ran: writes go to the shared record from then on. */
 static __thread int tls_exited __attribute__((tls_model("initial-exec")));
 
@@ -39,7 +42,7 @@ static void thread_exit(void *p)
     r->next_parked = g_parked;
     g_parked = r;
     pthread_mutex_unlock(&g_lock);
-    msb__metrics_tls = NULL;
+    msb__metrics_tls = &msb__no_cells;
     tls_exited = 1;
 }
 
@@ -78,7 +81,7 @@ static void make_key(void)
 /* This thread's record, adopting a parked one or allocating; NULL when impossible. */
 static msb__cellrec_t *my_record(void)
 {
-    if (msb__cells_tls != NULL) {
+    if (msb__cells_tls != &msb__no_cells) {
         return msb__cells_tls;
     }
     if (tls_exited) {

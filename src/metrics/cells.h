@@ -43,9 +43,10 @@ typedef struct msb__cellrec {
     struct msb__cellrec *next_parked;
 } msb__cellrec_t;
 
-/* This thread's record, or NULL (none yet, or the thread is exiting): msb__metrics_tls,
- * declared in msb/metrics.h for its inline fast paths. */
+/* This thread's record, or &msb__no_cells (none yet, or the thread is exiting; never NULL):
+ * msb__metrics_tls, declared in msb/metrics.h for its inline fast paths. */
 #define msb__cells_tls ((msb__cellrec_t *)msb__metrics_tls)
+extern msb__cellrec_t msb__no_cells __attribute__((visibility("hidden")));
 
 /* Slow path: this thread's block `block` (allocating record or block), or NULL: use shared. */
 MSB_INTERNAL msb__cell_t *msb__cells_block_slow(uint32_t block);
@@ -138,7 +139,7 @@ MSB_INTERNAL msb__cellrec_t *msb__ebr_enter_slow(void);
 static inline msb__cellrec_t *msb__ebr_enter(void)
 {
     msb__cellrec_t *r = msb__cells_tls;
-    if (MSB_UNLIKELY(r == NULL)) {
+    if (MSB_UNLIKELY(r == &msb__no_cells)) {
         return msb__ebr_enter_slow();
     }
     uint64_t e = atomic_load_explicit(&msb__ebr_epoch, memory_order_acquire);
