@@ -149,13 +149,15 @@ static int trailer_line(msb__http_chunked_t *d, const msb__http_limits_t *lim, c
 }
 
 /* One CRLF-terminated line at in[pos..); returns its length (CRLF excluded) or -1 (incomplete). */
-static long next_line(const char *in, size_t pos, size_t in_len, size_t max,
+static long next_line(const char *in, size_t pos, size_t in_len, size_t max, bool trailer,
                       msb__http_perr_t *e, int *rc)
 {
     size_t avail = in_len - pos;
     const char *nl = memchr(in + pos, '\n', avail < max ? avail : max);
     if (nl == NULL) {
-        *rc = avail >= max ? fail(e, 400, "chunk or trailer line too long") : MSB__PARSE_MORE;
+        *rc = avail < max  ? MSB__PARSE_MORE
+              : trailer    ? fail(e, 431, "trailer section too large")
+                           : fail(e, 400, "chunk size line too long");
         return -1;
     }
     size_t end = (size_t)(nl - in);
@@ -204,7 +206,7 @@ int msb__http_chunked_decode(msb__http_chunked_t *d, const msb__http_limits_t *l
             break;
         }
         size_t max = d->state == CH_SIZE ? MAX_CHUNK_LINE : (size_t)lim->max_header_bytes + 2;
-        long n = next_line(in, pos, in_len, max, e, &rc);
+        long n = next_line(in, pos, in_len, max, d->state == CH_TRAILER, e, &rc);
         if (n < 0) {
             break;
         }

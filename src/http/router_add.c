@@ -284,9 +284,9 @@ msb_status_t msb__http_router_add(msb__http_router_t *r, const char *method, con
                                   const msb__http_route_t **out, msb_error_t *err)
 {
     pseg_t segs[MSB__HTTP_MAX_SEGMENTS];
-    size_t nsegs;
-    size_t nparams;
-    int m;
+    size_t nsegs = 0;
+    size_t nparams = 0;
+    int m = 0;
     msb_status_t rc = msb__http_router_method_add(r, method, &m, err);
     if (rc == MSB_OK) {
         rc = parse_pattern(pattern, segs, &nsegs, &nparams, err);
