@@ -182,6 +182,7 @@ void msb__http_req_begin(msb__http_conn_t *c)
     req->base = c->rbuf + c->rpos;
     req->parsed = true;
     req->start_ns = mono_ns();
+    c->next_msg = c->rpos + h->head_len; /* the body, if any is read, moves it */
     c->state = MSB__C_ACTIVE;
     msb__http_conn_arm(c, MSB__T_NONE, 0);
     c->keep_alive = h->minor == 1 ? !h->conn_close : (h->conn_keep_alive && !h->conn_close);
