@@ -311,6 +311,43 @@ static inline bool t_exchange(uint16_t port, const char *raw, t_resp_t *r)
     return ok;
 }
 
+/*
+ * Send raw bytes (len may cover NULs) on a fresh connection; the server must answer `status` as
+ * application/problem+json and then close the connection. Returns the response body's status
+ * text for more checks (the caller frees r).
+ */
+static inline void t_expect_reject(uint16_t port, const char *raw, size_t len, int status,
+                                   t_resp_t *r)
+{
+    t_conn_t *c = malloc(sizeof(*c));
+    t_open(c, port);
+    if (c->fd < 0 || !t_send(c->fd, raw, len) || !t_read_resp(c, r, false)) {
+        fprintf(stderr, "no response to %.*s\n", (int)(len > 80 ? 80 : len), raw);
+        abort();
+    }
+    if (r->status != status) {
+        fprintf(stderr, "expected %d, got %d for %.*s\n%s\n", status, r->status,
+                (int)(len > 200 ? 200 : len), raw, r->body);
+        abort();
+    }
+    char v[128];
+    if (!t_header(r, "Content-Type", v, sizeof(v)) ||
+        strcmp(v, "application/problem+json") != 0) {
+        fprintf(stderr, "not a problem: %s\n", r->head);
+        abort();
+    }
+    if (!t_closed(c)) {
+        fprintf(stderr, "connection left open after %d\n", status);
+        abort();
+    }
+    if (c->len != 0) {
+        fprintf(stderr, "bytes after the error response: %.*s\n", (int)c->len, c->buf);
+        abort();
+    }
+    t_close(c);
+    free(c);
+}
+
 static inline uint64_t t_now_ms(void)
 {
     struct timespec ts;
