@@ -29,13 +29,20 @@ static bool sane(const char *s, size_t n)
     return true;
 }
 
-static void generate(msb_http_req_t *req)
+static void put_hex(char *out, uint64_t v)
 {
     static const char hex[] = "0123456789abcdef";
-    uint64_t r[2] = {msb__rand_u64(), msb__rand_u64()};
-    for (int i = 0; i < 32; i++) {
-        req->id[i] = hex[(r[i / 16] >> ((i % 16) * 4)) & 15];
+    for (int i = 0; i < 8; i++) {
+        unsigned b = (unsigned)(v >> (i * 8)) & 0xffu;
+        out[2 * i] = hex[b >> 4];
+        out[2 * i + 1] = hex[b & 15u];
     }
+}
+
+static void generate(msb_http_req_t *req)
+{
+    put_hex(req->id, msb__rand_u64());
+    put_hex(req->id + 16, msb__rand_u64());
     req->id[32] = '\0';
     req->id_len = 32;
 }

@@ -270,8 +270,11 @@ msb_status_t msb__http_resp_begin(msb_http_req_t *req, int status, const char *c
         if (n == 0 || !valid_value(content_type, n)) {
             return MSB_EINVAL;
         }
-        msb_http_resp_header_remove(req, "Content-Type");
-        if (msb__http_resp_header_copy(req, "Content-Type", 12, content_type, n) != MSB_OK) {
+        if (req->nhdrs > 0) {
+            msb_http_resp_header_remove(req, "Content-Type");
+        }
+        /* no copy: the response is serialized before respond or stream_begin returns */
+        if (msb__http_resp_header_static(req, "Content-Type", 12, content_type, n) != MSB_OK) {
             return MSB_ENOMEM;
         }
     }
