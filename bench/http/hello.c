@@ -1,11 +1,12 @@
 /*
  * The libmsb side of bench/http: GET / answers {"message":"hello"} as application/json through
  * the default middleware (request id, problem+json errors).
- * Usage: hello HOST:PORT WORKERS   (stops gracefully on SIGTERM or SIGINT)
+ * Usage: hello HOST:PORT WORKERS [handoff]   (stops gracefully on SIGTERM or SIGINT)
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "msb/http.h"
 
@@ -18,8 +19,8 @@ static msb_status_t hello(msb_http_req_t *req, void *user)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s HOST:PORT WORKERS\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s HOST:PORT WORKERS [handoff]\n", argv[0]);
         return 2;
     }
     sigset_t set;
@@ -32,6 +33,9 @@ int main(int argc, char **argv)
     msb_http_server_opts_t o = MSB_HTTP_SERVER_OPTS_INIT;
     o.listen = argv[1];
     o.workers = atoi(argv[2]);
+    if (argc == 4 && strcmp(argv[3], "handoff") == 0) {
+        o.listen_mode = MSB_HTTP_LISTEN_HANDOFF;
+    }
     msb_http_server_t *srv = NULL;
     if (msb_http_server_new(&o, &srv, &err) != MSB_OK ||
         msb_http_route(msb_http_server_root(srv), "GET", "/", hello, NULL, &err) != MSB_OK ||
