@@ -92,11 +92,11 @@ typedef struct msb_http_server_opts {
     int workers;        /**< worker threads, each with its own loop; 0: one per CPU. Default 1 */
     msb_http_listen_mode_t listen_mode; /**< default #MSB_HTTP_LISTEN_REUSEPORT */
     int backlog;                        /**< listen(2) backlog; default 511 */
-    uint32_t max_connections;  /**< open connections before accepting pauses; default 10000 */
-    uint32_t max_request_line; /**< bytes of the request line; over: 414. Default 8192 */
-    uint32_t max_header_bytes; /**< bytes of the header section; over: 431. Default 16384 */
-    uint32_t max_headers;      /**< header fields; over: 431. Default 100 */
-    uint64_t max_body_bytes;   /**< request content (decoded); over: 413. Default 1 MiB */
+    uint32_t max_connections;    /**< open connections before accepting pauses; default 10000 */
+    uint32_t max_request_line;   /**< bytes of the request line; over: 414. Default 8192 */
+    uint32_t max_header_bytes;   /**< bytes of the header section; over: 431. Default 16384 */
+    uint32_t max_headers;        /**< header fields; over: 431. Default 100 */
+    uint64_t max_body_bytes;     /**< request content (decoded); over: 413. Default 1 MiB */
     uint32_t header_timeout_ms;  /**< from a request's first byte to its last header; 408.
                                       Also bounds the TLS handshake. Default 10000 */
     uint32_t body_timeout_ms;    /**< to read a whole body once the head is in; 408. Default
@@ -196,8 +196,8 @@ typedef struct msb_http_group_opts {
  * @since 0.1
  */
 MSB_API msb_status_t msb_http_group_new(msb_http_group_t *parent, const char *prefix,
-                                        const msb_http_group_opts_t *opts,
-                                        msb_http_group_t **out, msb_error_t *err);
+                                        const msb_http_group_opts_t *opts, msb_http_group_t **out,
+                                        msb_error_t *err);
 
 /**
  * @brief Append a middleware to a group's chain (after the parent's and the earlier ones).

@@ -94,9 +94,8 @@ MSB_API bool msb_http_check_object(msb_http_check_t *c, const json_t *obj, const
  * Thread-safety: the loop thread.
  * @since 0.1
  */
-MSB_API const char *msb_http_check_string(msb_http_check_t *c, const json_t *obj,
-                                          const char *field, bool required, size_t min_len,
-                                          size_t max_len);
+MSB_API const char *msb_http_check_string(msb_http_check_t *c, const json_t *obj, const char *field,
+                                          bool required, size_t min_len, size_t max_len);
 
 /**
  * @brief An integer member in [min, max].
@@ -128,9 +127,8 @@ MSB_API bool msb_http_check_bool(msb_http_check_t *c, const json_t *obj, const c
  * @return the string, or NULL. Thread-safety: the loop thread.
  * @since 0.1
  */
-MSB_API const char *msb_http_check_enum(msb_http_check_t *c, const json_t *obj,
-                                        const char *field, bool required,
-                                        const char *const *allowed);
+MSB_API const char *msb_http_check_enum(msb_http_check_t *c, const json_t *obj, const char *field,
+                                        bool required, const char *const *allowed);
 
 /**
  * @brief Report every member of `obj` not named in `known` (NULL-ended) as an error.

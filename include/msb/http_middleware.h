@@ -28,9 +28,9 @@ MSB_BEGIN_DECLS
 
 /** @brief What an on_request hook decided. @since 0.1 */
 typedef enum msb_http_mw_result {
-    MSB_HTTP_NEXT = 0,  /**< go on with the next middleware, then the handler */
-    MSB_HTTP_DONE = 1,  /**< the hook answered: stop the chain (no answer gives a 500) */
-    MSB_HTTP_PAUSE = 2  /**< the hook will call msb_http_mw_resume() or answer, later */
+    MSB_HTTP_NEXT = 0, /**< go on with the next middleware, then the handler */
+    MSB_HTTP_DONE = 1, /**< the hook answered: stop the chain (no answer gives a 500) */
+    MSB_HTTP_PAUSE = 2 /**< the hook will call msb_http_mw_resume() or answer, later */
 } msb_http_mw_result_t;
 
 /** @brief The hooks of a middleware. Initialise with #MSB_HTTP_MW_OPS_INIT. @since 0.1 */
@@ -66,8 +66,8 @@ typedef struct msb_http_mw_ops {
  * safe for that (per-request state is not shared).
  * @since 0.1
  */
-MSB_API msb_status_t msb_http_mw_new(const msb_http_mw_ops_t *ops, void *user,
-                                     msb_http_mw_t **out, msb_error_t *err);
+MSB_API msb_status_t msb_http_mw_new(const msb_http_mw_ops_t *ops, void *user, msb_http_mw_t **out,
+                                     msb_error_t *err);
 
 /**
  * @brief Release a reference to a middleware (groups hold their own). NULL is a no-op.
@@ -86,10 +86,10 @@ MSB_API msb_status_t msb_http_mw_resume(msb_http_req_t *req);
 
 /** @brief Options of the request-id middleware. @since 0.1 */
 typedef struct msb_http_request_id_opts {
-    size_t size;        /**< sizeof(msb_http_request_id_opts_t) */
-    bool trust_header;  /**< accept a sane incoming X-Request-Id (1-128 of [A-Za-z0-9._:+/=-]);
-                             default true */
-    bool echo;          /**< send X-Request-Id on the response; default true */
+    size_t size;       /**< sizeof(msb_http_request_id_opts_t) */
+    bool trust_header; /**< accept a sane incoming X-Request-Id (1-128 of [A-Za-z0-9._:+/=-]);
+                            default true */
+    bool echo;         /**< send X-Request-Id on the response; default true */
 } msb_http_request_id_opts_t;
 
 /** @brief Initialiser with the defaults. @since 0.1 */
@@ -110,15 +110,15 @@ MSB_API msb_status_t msb_http_mw_request_id_new(const msb_http_request_id_opts_t
 
 /** @brief Options of the CORS middleware (Fetch standard, "CORS protocol"). @since 0.1 */
 typedef struct msb_http_cors_opts {
-    size_t size;                      /**< sizeof(msb_http_cors_opts_t) */
-    const char *const *origins;       /**< allowed origins ("https://app.example"), NULL-ended;
-                                           "*" allows any (not with credentials) */
-    const char *const *methods;       /**< allowed methods, NULL-ended; NULL: the route's */
-    const char *const *headers;       /**< allowed request headers, NULL-ended; NULL: none
-                                           beyond the CORS-safelisted ones */
-    const char *const *expose;        /**< response headers exposed to scripts, NULL-ended */
-    bool credentials;                 /**< send Access-Control-Allow-Credentials: true */
-    uint32_t max_age_s;               /**< preflight cache lifetime; default 600 */
+    size_t size;                /**< sizeof(msb_http_cors_opts_t) */
+    const char *const *origins; /**< allowed origins ("https://app.example"), NULL-ended;
+                                     "*" allows any (not with credentials) */
+    const char *const *methods; /**< allowed methods, NULL-ended; NULL: the route's */
+    const char *const *headers; /**< allowed request headers, NULL-ended; NULL: none
+                                     beyond the CORS-safelisted ones */
+    const char *const *expose;  /**< response headers exposed to scripts, NULL-ended */
+    bool credentials;           /**< send Access-Control-Allow-Credentials: true */
+    uint32_t max_age_s;         /**< preflight cache lifetime; default 600 */
 } msb_http_cors_opts_t;
 
 /** @brief Initialiser: no origin allowed, max-age 600 s. @since 0.1 */
@@ -141,14 +141,14 @@ MSB_API msb_status_t msb_http_mw_cors_new(const msb_http_cors_opts_t *opts, msb_
 
 /** @brief Options of the security-headers middleware (NULL fields send nothing). @since 0.1 */
 typedef struct msb_http_security_opts {
-    size_t size;                  /**< sizeof(msb_http_security_opts_t) */
-    const char *hsts;             /**< Strict-Transport-Security, only on TLS connections;
-                                       default "max-age=31536000; includeSubDomains" */
-    const char *frame_options;    /**< X-Frame-Options; default "DENY" */
-    const char *csp;              /**< Content-Security-Policy; default
-                                       "default-src 'none'; frame-ancestors 'none'" */
-    const char *referrer_policy;  /**< Referrer-Policy; default "no-referrer" */
-    bool nosniff;                 /**< X-Content-Type-Options: nosniff; default true */
+    size_t size;                 /**< sizeof(msb_http_security_opts_t) */
+    const char *hsts;            /**< Strict-Transport-Security, only on TLS connections;
+                                      default "max-age=31536000; includeSubDomains" */
+    const char *frame_options;   /**< X-Frame-Options; default "DENY" */
+    const char *csp;             /**< Content-Security-Policy; default
+                                      "default-src 'none'; frame-ancestors 'none'" */
+    const char *referrer_policy; /**< Referrer-Policy; default "no-referrer" */
+    bool nosniff;                /**< X-Content-Type-Options: nosniff; default true */
 } msb_http_security_opts_t;
 
 /** @brief Initialiser with the defaults (suited to JSON APIs). @since 0.1 */
@@ -169,9 +169,9 @@ MSB_API msb_status_t msb_http_mw_security_new(const msb_http_security_opts_t *op
 
 /** @brief Options of the gzip middleware. @since 0.1 */
 typedef struct msb_http_gzip_opts {
-    size_t size;       /**< sizeof(msb_http_gzip_opts_t) */
-    int level;         /**< zlib level 1-9; default 5 */
-    size_t min_size;   /**< smaller bodies are sent as they are; default 1024 */
+    size_t size;     /**< sizeof(msb_http_gzip_opts_t) */
+    int level;       /**< zlib level 1-9; default 5 */
+    size_t min_size; /**< smaller bodies are sent as they are; default 1024 */
 } msb_http_gzip_opts_t;
 
 /** @brief Initialiser with the defaults. @since 0.1 */

@@ -77,8 +77,7 @@ MSB_API msb_status_t msb_http_respond(msb_http_req_t *req, int status, const cha
  * @return as msb_http_respond(). Thread-safety: the request's loop thread.
  * @since 0.1
  */
-MSB_API msb_status_t msb_http_respond_problem(msb_http_req_t *req, int status,
-                                              const char *detail);
+MSB_API msb_status_t msb_http_respond_problem(msb_http_req_t *req, int status, const char *detail);
 
 /**
  * @brief msb_http_respond_problem() with a printf-style detail.

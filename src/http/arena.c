@@ -10,8 +10,8 @@ struct msb__arena_block {
     _Alignas(16) char data[];
 };
 
-#define ALIGN16(n)  (((n) + 15) & ~(size_t)15)
-#define BLOCK_SIZE  8192
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
+#define BLOCK_SIZE 8192
 
 void msb__arena_init(msb__arena_t *a, char *inl, size_t cap)
 {

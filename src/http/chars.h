@@ -8,12 +8,12 @@
 #include "core/common.h"
 
 enum {
-    MSB__C_TCHAR = 1 << 0,  /* token: "!#$%&'*+-.^_`|~" DIGIT ALPHA (RFC 9110 §5.6.2) */
-    MSB__C_PCHAR = 1 << 1,  /* pchar minus pct-encoded: unreserved sub-delims ":" "@" */
-    MSB__C_VALUE = 1 << 2,  /* field-vchar, obs-text, SP, HTAB (RFC 9110 §5.5) */
-    MSB__C_HEX = 1 << 3,    /* HEXDIG */
+    MSB__C_TCHAR = 1 << 0,   /* token: "!#$%&'*+-.^_`|~" DIGIT ALPHA (RFC 9110 §5.6.2) */
+    MSB__C_PCHAR = 1 << 1,   /* pchar minus pct-encoded: unreserved sub-delims ":" "@" */
+    MSB__C_VALUE = 1 << 2,   /* field-vchar, obs-text, SP, HTAB (RFC 9110 §5.5) */
+    MSB__C_HEX = 1 << 3,     /* HEXDIG */
     MSB__C_REGNAME = 1 << 4, /* unreserved / sub-delims (RFC 3986 reg-name minus pct-encoded) */
-    MSB__C_QDTEXT = 1 << 5, /* qdtext: HTAB SP %x21 %x23-5B %x5D-7E obs-text */
+    MSB__C_QDTEXT = 1 << 5,  /* qdtext: HTAB SP %x21 %x23-5B %x5D-7E obs-text */
 };
 
 MSB_INTERNAL extern const uint8_t msb__http_ctab[256];

@@ -132,8 +132,8 @@ const char *msb_http_check_string(msb_http_check_t *c, const json_t *obj, const 
     return json_string_value(v);
 }
 
-bool msb_http_check_int(msb_http_check_t *c, const json_t *obj, const char *field,
-                        bool required, int64_t min, int64_t max, int64_t *out)
+bool msb_http_check_int(msb_http_check_t *c, const json_t *obj, const char *field, bool required,
+                        int64_t min, int64_t max, int64_t *out)
 {
     const json_t *v = member(c, obj, field, required);
     if (v == NULL) {
@@ -153,8 +153,8 @@ bool msb_http_check_int(msb_http_check_t *c, const json_t *obj, const char *fiel
     return true;
 }
 
-bool msb_http_check_number(msb_http_check_t *c, const json_t *obj, const char *field,
-                           bool required, double min, double max, double *out)
+bool msb_http_check_number(msb_http_check_t *c, const json_t *obj, const char *field, bool required,
+                           double min, double max, double *out)
 {
     const json_t *v = member(c, obj, field, required);
     if (v == NULL) {
@@ -173,8 +173,8 @@ bool msb_http_check_number(msb_http_check_t *c, const json_t *obj, const char *f
     return true;
 }
 
-bool msb_http_check_bool(msb_http_check_t *c, const json_t *obj, const char *field,
-                         bool required, bool *out)
+bool msb_http_check_bool(msb_http_check_t *c, const json_t *obj, const char *field, bool required,
+                         bool *out)
 {
     const json_t *v = member(c, obj, field, required);
     if (v == NULL) {

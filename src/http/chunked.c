@@ -105,8 +105,8 @@ static bool chunk_ext(const char *s, size_t i, size_t n)
     return true;
 }
 
-static int size_line(msb__http_chunked_t *d, const msb__http_limits_t *lim, const char *s,
-                     size_t n, msb__http_perr_t *e)
+static int size_line(msb__http_chunked_t *d, const msb__http_limits_t *lim, const char *s, size_t n,
+                     msb__http_perr_t *e)
 {
     uint64_t size = 0;
     size_t i = 0;
@@ -155,9 +155,9 @@ static long next_line(const char *in, size_t pos, size_t in_len, size_t max, boo
     size_t avail = in_len - pos;
     const char *nl = memchr(in + pos, '\n', avail < max ? avail : max);
     if (nl == NULL) {
-        *rc = avail < max  ? MSB__PARSE_MORE
-              : trailer    ? fail(e, 431, "trailer section too large")
-                           : fail(e, 400, "chunk size line too long");
+        *rc = avail < max ? MSB__PARSE_MORE
+              : trailer   ? fail(e, 431, "trailer section too large")
+                          : fail(e, 400, "chunk size line too long");
         return -1;
     }
     size_t end = (size_t)(nl - in);

@@ -18,7 +18,6 @@
 #include "core/alloc.h"
 #include "http/internal.h"
 
-
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 
@@ -333,8 +332,7 @@ void msb__http_conn_process(msb__http_conn_t *c)
             msb__http_conn_arm(c, MSB__T_IDLE, c->w->srv->o.idle_timeout_ms);
         }
         uint8_t st = c->state;
-        if (st == MSB__C_CLOSED || st == MSB__C_LINGER || st == MSB__C_ACTIVE ||
-            c->close_after) {
+        if (st == MSB__C_CLOSED || st == MSB__C_LINGER || st == MSB__C_ACTIVE || c->close_after) {
             break;
         }
         if (st == MSB__C_BODY) {

@@ -18,8 +18,8 @@
 #include "core/alloc.h"
 #include "http/internal.h"
 
-#define MAX_FREE_CONNS 256
-#define WBUF_KEEP (16 * 1024) /* an idle connection keeps at most this much output buffer */
+#define MAX_FREE_CONNS   256
+#define WBUF_KEEP        (16 * 1024) /* an idle connection keeps at most this much output buffer */
 #define LINGER_MAX_BYTES (1024 * 1024)
 
 char *msb__http_conn_wreserve(msb__http_conn_t *c, size_t n)

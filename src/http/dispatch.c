@@ -36,13 +36,15 @@ static msb_status_t h_not_found(msb_http_req_t *req, void *user)
 
 static msb_status_t h_not_allowed(msb_http_req_t *req, void *user)
 {
-    allow_header(req, (uint32_t)(uintptr_t)user);
+    MSB_UNUSED(user);
+    allow_header(req, req->allow);
     return msb__http_fail(req, 405, "the route does not answer this method");
 }
 
 static msb_status_t h_options(msb_http_req_t *req, void *user)
 {
-    allow_header(req, (uint32_t)(uintptr_t)user);
+    MSB_UNUSED(user);
+    allow_header(req, req->allow);
     return msb_http_respond(req, 204, NULL, NULL, 0);
 }
 
@@ -129,7 +131,6 @@ static void route_path(msb_http_req_t *req, msb_http_server_t *srv)
         req->allow = m.allow;
         req->group = msb__http_rnode_group(m.node);
         req->handler = req->method == MSB__M_OPTIONS ? h_options : h_not_allowed;
-        req->handler_user = (void *)(uintptr_t)m.allow;
         return;
     }
     req->group = msb__http_group_for_path(srv, path, path_len);
@@ -145,8 +146,7 @@ static void route(msb_http_req_t *req)
     if (h->form == MSB__FORM_ASTERISK) {
         req->group = srv->root;
         req->handler = h_options;
-        req->handler_user = (void *)(uintptr_t)(msb__http_router_all_methods(srv->router) |
-                                                (1u << MSB__M_OPTIONS));
+        req->allow = msb__http_router_all_methods(srv->router) | (1u << MSB__M_OPTIONS);
         return;
     }
     if (req->method < 0 || h->form == MSB__FORM_AUTHORITY) {

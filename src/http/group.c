@@ -63,8 +63,8 @@ static msb_status_t check_prefix(const char *prefix, msb_error_t *err)
         unsigned char c = (unsigned char)prefix[i];
         if (c <= 0x20 || c == 0x7f || c == '{' || c == '}' || c == '%' || c == '?' || c == '#' ||
             (c == '/' && prefix[i + 1] == '/')) {
-            return msb__err(err, MSB_EINVAL,
-                            "http group: prefix \"%s\" must be literal segments", prefix);
+            return msb__err(err, MSB_EINVAL, "http group: prefix \"%s\" must be literal segments",
+                            prefix);
         }
     }
     return MSB_OK;
@@ -149,8 +149,8 @@ msb_status_t msb_http_route(msb_http_group_t *group, const char *method, const c
     memcpy(full, group->prefix, plen);
     memcpy(full + plen, pattern, n + 1);
     const msb__http_route_t *rt;
-    msb_status_t rc = msb__http_router_add(group->srv->router, method, full, (void *)handler,
-                                           user, group, &rt, err);
+    msb_status_t rc = msb__http_router_add(group->srv->router, method, full, (void *)handler, user,
+                                           group, &rt, err);
     msb__free(full);
     return rc;
 }
@@ -160,10 +160,10 @@ static void resolve(msb_http_group_t *g, const msb_http_server_opts_t *so)
     const msb_http_group_t *p = g->parent;
     g->nchain = 0;
     if (p != NULL) {
-        memcpy(g->chain, p->chain, p->nchain * sizeof(g->chain[0]));
+        memcpy(g->chain, p->chain, p->nchain * sizeof(msb_http_mw_t *));
         g->nchain = p->nchain;
     }
-    memcpy(g->chain + g->nchain, g->own, g->nown * sizeof(g->chain[0]));
+    memcpy(g->chain + g->nchain, g->own, g->nown * sizeof(msb_http_mw_t *));
     g->nchain += g->nown;
     size_t off = 0;
     for (size_t i = 0; i < g->nchain; i++) {

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -26,12 +27,12 @@ typedef struct msb__http_conn msb__http_conn_t;
 typedef struct ssl_ctx_st SSL_CTX;
 struct bufferevent;
 
-#define MSB__HTTP_MAX_CHAIN     32
-#define MSB__HTTP_READ_INITIAL  4096
-#define MSB__HTTP_ARENA_INLINE  2048
-#define MSB__HTTP_WRITE_HIGH    (256 * 1024) /* stop reading further requests above this */
-#define MSB__HTTP_LINGER_MS     2000
-#define MSB__HTTP_RESP_INLINE   8
+#define MSB__HTTP_MAX_CHAIN    32
+#define MSB__HTTP_READ_INITIAL 4096
+#define MSB__HTTP_ARENA_INLINE 2048
+#define MSB__HTTP_WRITE_HIGH   (256 * 1024) /* stop reading further requests above this */
+#define MSB__HTTP_LINGER_MS    2000
+#define MSB__HTTP_RESP_INLINE  8
 
 struct msb_http_mw {
     atomic_int refs;
@@ -67,40 +68,19 @@ typedef struct msb__http_post {
 
 struct msb_http_loop {
     msb_http_server_t *srv;
-    int index;
     pthread_t thread;
-    bool thread_started;
     struct event_base *base;
-    int listen_fd;
-    bool listen_owned;
-    struct event listen_ev;
-    bool listen_added;
-    bool accept_paused;
     /* mailbox: other threads post, the loop runs */
-    int efd;
-    struct event mbox_ev;
-    pthread_mutex_t mlock;
     msb__http_post_t *posts;
     size_t nposts;
     size_t posts_cap;
     msb__http_post_t *spare; /* the other half of the double buffer */
     size_t spare_cap;
-    bool signalled;
     /* connections */
     msb__http_conn_t *conns;
     msb__http_conn_t *free_conns;
-    uint32_t nconns; /* live (not dead) connections */
-    uint32_t nfree;
-    uint32_t rr; /* handoff round-robin */
-    bool draining;
-    bool forced;
-    struct event drain_ev;
-    bool drain_added;
-    struct event accept_timer; /* retries accepting after a pause (limit, EMFILE) */
-    bool accept_timer_added;
     /* cached "Date: …\r\n" */
     int64_t date_sec;
-    char date[48];
     size_t date_len;
     /* routing scratch */
     void *segs;
@@ -109,6 +89,27 @@ struct msb_http_loop {
     atomic_uint_fast64_t st_conns;
     atomic_uint_fast64_t st_inflight;
     atomic_uint_fast64_t st_total;
+    pthread_mutex_t mlock;
+    struct event listen_ev;
+    struct event mbox_ev;
+    struct event drain_ev;
+    struct event accept_timer; /* retries accepting after a pause (limit, EMFILE) */
+    int index;
+    int listen_fd;
+    int efd;
+    uint32_t nconns; /* live (not dead) connections */
+    uint32_t nfree;
+    uint32_t rr; /* handoff round-robin */
+    bool thread_started;
+    bool listen_owned;
+    bool listen_added;
+    bool accept_paused;
+    bool signalled;
+    bool draining;
+    bool forced;
+    bool drain_added;
+    bool accept_timer_added;
+    char date[48];
 };
 
 struct msb_http_server {
@@ -151,7 +152,7 @@ struct msb_http_req {
     msb__http_conn_t *conn;
     msb_http_loop_t *loop;
     msb__http_head_t head;
-    char *base; /* message start: rbuf + rpos, stable while the request lives */
+    char *base;  /* message start: rbuf + rpos, stable while the request lives */
     bool parsed; /* head is valid */
     bool early;  /* answered by the server before routing */
     int method;
@@ -229,7 +230,7 @@ struct msb__http_conn {
     bool close_after; /* close once the output is flushed */
     bool linger;      /* shut down the write side and drain input before closing */
     bool in_process;
-    bool dead;        /* closed, kept only for a deferred handler that still owes an answer */
+    bool dead; /* closed, kept only for a deferred handler that still owes an answer */
     bool peer_eof;
     int busy; /* entry points on the stack; the connection is released at 0 once closed */
     bool chunked_body;
@@ -238,9 +239,9 @@ struct msb__http_conn {
     char *rbuf;
     uint32_t rcap;
     uint32_t rlen;
-    uint32_t rpos;    /* start of the current message */
+    uint32_t rpos;     /* start of the current message */
     uint32_t next_msg; /* where the next message starts, once the body is read */
-    int saved;        /* byte replaced by the body's NUL, or -1 */
+    int saved;         /* byte replaced by the body's NUL, or -1 */
     msb__http_parser_t parser;
     msb__http_chunked_t chunked;
     msb__http_field_t *fields;
@@ -346,6 +347,13 @@ MSB_INTERNAL int msb__http_status_of(msb_status_t rc);
 MSB_INTERNAL const char *msb__http_reason(int status);
 MSB_INTERNAL msb_status_t msb__http_problem(msb_http_req_t *req, int status, const char *detail,
                                             const char *errors_json, size_t errors_len);
+/* Copy n bytes to p and return the end (output buffers are lengths, not C strings). */
+static inline char *msb__http_put(char *p, const void *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
 /* A problem response without an errors member. */
 static inline msb_status_t msb__http_fail(msb_http_req_t *req, int status, const char *detail)
 {
@@ -353,8 +361,7 @@ static inline msb_status_t msb__http_fail(msb_http_req_t *req, int status, const
 }
 /* Add a header whose strings outlive the request (no copy, no validation). */
 MSB_INTERNAL msb_status_t msb__http_resp_header_static(msb_http_req_t *req, const char *name,
-                                                       size_t nlen, const char *value,
-                                                       size_t vlen);
+                                                       size_t nlen, const char *value, size_t vlen);
 MSB_INTERNAL msb_status_t msb__http_resp_header_copy(msb_http_req_t *req, const char *name,
                                                      size_t nlen, const char *value, size_t vlen);
 MSB_INTERNAL const msb__http_field_t *msb__http_req_field(const msb_http_req_t *req, uint16_t id);

@@ -74,6 +74,7 @@ static void set_port(addr_t *a, uint16_t port)
 static uint16_t port_of(int fd)
 {
     struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
     socklen_t len = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
         return 0;
@@ -134,6 +135,7 @@ msb_status_t msb__http_listen_all(msb_http_server_t *srv, msb_error_t *err)
         return adopt(srv, err);
     }
     addr_t a;
+    memset(&a, 0, sizeof(a));
     msb_status_t rc = parse_listen(srv->listen, &a, err);
     if (rc != MSB_OK) {
         return rc;
@@ -141,8 +143,7 @@ msb_status_t msb__http_listen_all(msb_http_server_t *srv, msb_error_t *err)
     bool reuseport = srv->o.listen_mode == MSB_HTTP_LISTEN_REUSEPORT && srv->nworkers > 1;
     int n = reuseport ? srv->nworkers : 1;
     for (int i = 0; i < n; i++) {
-        rc = open_one(&a, reuseport, srv->o.backlog, &srv->workers[i].listen_fd, srv->listen,
-                      err);
+        rc = open_one(&a, reuseport, srv->o.backlog, &srv->workers[i].listen_fd, srv->listen, err);
         if (rc != MSB_OK) {
             return rc;
         }

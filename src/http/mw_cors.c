@@ -93,14 +93,13 @@ static void allow_origin(msb_http_req_t *req, const cors_t *c, const char *o, si
     }
 }
 
-static msb_http_mw_result_t preflight(msb_http_req_t *req, const cors_t *c, const char *o,
-                                      size_t n, const msb__http_field_t *acrm)
+static msb_http_mw_result_t preflight(msb_http_req_t *req, const cors_t *c, const char *o, size_t n,
+                                      const msb__http_field_t *acrm)
 {
     const char *m = req->base + acrm->value_off;
     int mid = msb__http_router_method(req->loop->srv->router, m, acrm->value_len);
-    bool method_ok = c->methods != NULL
-                         ? in_list(c->method_list, c->nmethods, m, acrm->value_len)
-                         : mid >= 0 && (req->allow & (1u << mid)) != 0;
+    bool method_ok = c->methods != NULL ? in_list(c->method_list, c->nmethods, m, acrm->value_len)
+                                        : mid >= 0 && (req->allow & (1u << mid)) != 0;
     const msb__http_field_t *acrh = msb__http_req_field(req, MSB__H_ACR_HEADERS);
     const char *h = acrh != NULL ? req->base + acrh->value_off : NULL;
     if (!origin_allowed(c, o, n) || !method_ok ||
@@ -120,8 +119,7 @@ static msb_http_mw_result_t preflight(msb_http_req_t *req, const cors_t *c, cons
     if (h != NULL && acrh->value_len > 0) {
         msb__http_resp_header_static(req, "Access-Control-Allow-Headers", 28, h, acrh->value_len);
     }
-    msb__http_resp_header_static(req, "Access-Control-Max-Age", 22, c->max_age,
-                                 strlen(c->max_age));
+    msb__http_resp_header_static(req, "Access-Control-Max-Age", 22, c->max_age, strlen(c->max_age));
     msb__http_resp_header_static(req, "Vary", 4, "Origin", 6);
     msb_http_respond(req, 204, NULL, NULL, 0);
     return MSB_HTTP_DONE;
@@ -217,8 +215,7 @@ static msb_status_t copy_list(const char *const *in, const char *what, bool toke
     size_t count = 0;
     while (in != NULL && in[count] != NULL) {
         if (tokens ? !valid_token(in[count]) : !valid_origin(in[count])) {
-            return msb__err(err, MSB_EINVAL, "http cors: %s \"%s\" is not valid", what,
-                            in[count]);
+            return msb__err(err, MSB_EINVAL, "http cors: %s \"%s\" is not valid", what, in[count]);
         }
         count++;
     }
@@ -295,8 +292,7 @@ msb_status_t msb_http_mw_cors_new(const msb_http_cors_opts_t *opts, msb_http_mw_
         rc = copy_list(o.headers, "header", true, &c->headers, &c->nheaders, NULL, err);
     }
     if (rc == MSB_OK && o.methods != NULL) {
-        rc = copy_list(o.methods, "method", true, &c->method_list, &c->nmethods, &c->methods,
-                       err);
+        rc = copy_list(o.methods, "method", true, &c->method_list, &c->nmethods, &c->methods, err);
     }
     if (rc == MSB_OK) {
         rc = copy_list(o.expose, "exposed header", true, &expose, &nexpose, &c->expose, err);

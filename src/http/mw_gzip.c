@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#define ZLIB_CONST
 #include <zlib.h>
 
 #include "core/alloc.h"
@@ -157,7 +158,7 @@ static void on_response(msb_http_req_t *req, void *state, void *user)
     if (out == NULL) {
         return;
     }
-    z->next_in = (Bytef *)(uintptr_t)req->rbody;
+    z->next_in = (const Bytef *)req->rbody;
     z->avail_in = (uInt)req->rbody_len;
     z->next_out = out;
     z->avail_out = (uInt)bound;

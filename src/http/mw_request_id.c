@@ -81,8 +81,8 @@ static void destroy(void *user)
     msb__free(user);
 }
 
-msb_status_t msb_http_mw_request_id_new(const msb_http_request_id_opts_t *opts,
-                                        msb_http_mw_t **out, msb_error_t *err)
+msb_status_t msb_http_mw_request_id_new(const msb_http_request_id_opts_t *opts, msb_http_mw_t **out,
+                                        msb_error_t *err)
 {
     rid_t *o = msb__calloc(1, sizeof(*o));
     if (o == NULL) {

@@ -106,8 +106,7 @@ static bool parse_path_query(const char *buf, uint32_t t, size_t i, size_t n, ms
     return true;
 }
 
-static int parse_absolute(char *buf, uint32_t t, size_t n, msb__http_head_t *h,
-                          msb__http_perr_t *e)
+static int parse_absolute(char *buf, uint32_t t, size_t n, msb__http_head_t *h, msb__http_perr_t *e)
 {
     const char *s = buf + t;
     size_t i;
@@ -305,8 +304,7 @@ static uint16_t classify(const char *n, size_t len)
     case 15:
         return msb__http_ieq(n, len, "accept-encoding") ? MSB__H_ACCEPT_ENCODING : MSB__H_OTHER;
     case 17:
-        return msb__http_ieq(n, len, "transfer-encoding") ? MSB__H_TRANSFER_ENCODING
-                                                          : MSB__H_OTHER;
+        return msb__http_ieq(n, len, "transfer-encoding") ? MSB__H_TRANSFER_ENCODING : MSB__H_OTHER;
     case 29:
         return msb__http_ieq(n, len, "access-control-request-method") ? MSB__H_ACR_METHOD
                                                                       : MSB__H_OTHER;

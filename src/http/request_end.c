@@ -104,7 +104,7 @@ void msb__http_req_timeout(msb_http_req_t *req)
     req->conn->keep_alive = false;
     req->keep_owed = true;
     msb__http_fail(req, req->group->timeout_status,
-                      "the handler did not answer before its deadline");
+                   "the handler did not answer before its deadline");
 }
 
 msb_status_t msb_http_defer(msb_http_req_t *req, msb_http_abort_fn on_abort, void *user)

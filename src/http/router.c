@@ -33,7 +33,7 @@ static void route_free(msb__http_route_t *rt)
     if (rt == NULL) {
         return;
     }
-    for (uint32_t i = 0; i < rt->nparams; i++) {
+    for (uint32_t i = 0; rt->param_names != NULL && i < rt->nparams; i++) {
         msb__free(rt->param_names[i]);
     }
     msb__free(rt->param_names);
@@ -145,7 +145,7 @@ size_t msb__http_router_allow(const msb__http_router_t *r, uint32_t mask, char *
 }
 
 msb_status_t msb__http_router_method_add(msb__http_router_t *r, const char *method, int *out,
-                                        msb_error_t *err)
+                                         msb_error_t *err)
 {
     size_t n = strlen(method);
     if (n == 0 || n > 32) {

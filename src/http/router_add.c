@@ -45,6 +45,9 @@ static bool valid_literal(const char *s, size_t n)
 static msb_status_t parse_segment(const char *pattern, const char *s, size_t n, bool last,
                                   pseg_t *g, msb_error_t *err)
 {
+    g->s = s;
+    g->len = n;
+    g->kind = SEG_LIT;
     if (n > 0 && s[0] == '{') {
         if (s[n - 1] != '}') {
             return msb__err(err, MSB_EINVAL,
@@ -82,8 +85,8 @@ static msb_status_t parse_segment(const char *pattern, const char *s, size_t n, 
     return MSB_OK;
 }
 
-static msb_status_t parse_pattern(const char *pattern, pseg_t *segs, size_t *nsegs,
-                                  size_t *nparams, msb_error_t *err)
+static msb_status_t parse_pattern(const char *pattern, pseg_t *segs, size_t *nsegs, size_t *nparams,
+                                  msb_error_t *err)
 {
     size_t n = strlen(pattern);
     if (n == 0 || pattern[0] != '/') {
@@ -100,8 +103,7 @@ static msb_status_t parse_pattern(const char *pattern, pseg_t *segs, size_t *nse
         if (k == MSB__HTTP_MAX_SEGMENTS) {
             return msb__err(err, MSB_EINVAL, "http route \"%s\": too many segments", pattern);
         }
-        msb_status_t rc =
-            parse_segment(pattern, pattern + start, i - start, i >= n, &segs[k], err);
+        msb_status_t rc = parse_segment(pattern, pattern + start, i - start, i >= n, &segs[k], err);
         if (rc != MSB_OK) {
             return rc;
         }
@@ -150,7 +152,7 @@ static msb_status_t rehash(msb__http_rnode_t *n)
     while (size < n->nkids * 2) {
         size *= 2;
     }
-    msb__http_rnode_t **t = msb__calloc(size, sizeof(*t));
+    msb__http_rnode_t **t = msb__calloc(size, sizeof(msb__http_rnode_t *));
     if (t == NULL) {
         return MSB_ENOMEM;
     }
@@ -175,7 +177,7 @@ static msb__http_rnode_t *add_lit(msb__http_rnode_t *n, const char *s, size_t le
     }
     if (n->nkids == n->kids_cap) {
         uint32_t cap = n->kids_cap ? n->kids_cap * 2 : 4;
-        msb__http_rnode_t **k = msb__realloc(n->kids, cap * sizeof(*k));
+        msb__http_rnode_t **k = msb__realloc(n->kids, cap * sizeof(msb__http_rnode_t *));
         if (k == NULL) {
             return NULL;
         }
@@ -216,7 +218,7 @@ static msb__http_rnode_t *walk(msb__http_rnode_t *n, const pseg_t *g)
 
 static void route_drop(msb__http_route_t *rt)
 {
-    for (uint32_t i = 0; i < rt->nparams; i++) {
+    for (uint32_t i = 0; rt->param_names != NULL && i < rt->nparams; i++) {
         msb__free(rt->param_names[i]);
     }
     msb__free(rt->param_names);
@@ -258,14 +260,14 @@ static msb_status_t attach(msb__http_router_t *r, msb__http_rnode_t *n, int m,
                            const char *pattern, msb_error_t *err)
 {
     if (n->routes == NULL) {
-        n->routes = msb__calloc(MSB__M_MAX, sizeof(*n->routes));
+        n->routes = msb__calloc(MSB__M_MAX, sizeof(msb__http_route_t *));
         if (n->routes == NULL) {
             return msb__err_nomem(err, "a route table");
         }
     }
     if (n->routes[m] != NULL) {
-        return msb__err(err, MSB_EEXIST, "http route: %s %s conflicts with %s %s", method,
-                        pattern, method, n->routes[m]->pattern);
+        return msb__err(err, MSB_EEXIST, "http route: %s %s conflicts with %s %s", method, pattern,
+                        method, n->routes[m]->pattern);
     }
     n->routes[m] = rt;
     n->mask |= (1u << m) | (1u << MSB__M_OPTIONS);

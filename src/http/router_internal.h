@@ -15,8 +15,8 @@ struct msb__http_rnode {
     uint32_t hmask; /* hash table size - 1, 0 when there is no table */
     msb__http_rnode_t **kids;
     msb__http_rnode_t **htab;
-    msb__http_rnode_t *param; /* "{x}" child */
-    msb__http_rnode_t *tail;  /* "{x...}" child: an endpoint */
+    msb__http_rnode_t *param;   /* "{x}" child */
+    msb__http_rnode_t *tail;    /* "{x...}" child: an endpoint */
     msb__http_route_t **routes; /* MSB__M_MAX slots, allocated with the first route */
     uint32_t mask;              /* methods with a route here */
     void *group;                /* group of the first route added here */

@@ -95,8 +95,8 @@ static bool visit(walk_t *w, const msb__http_rnode_t *n, size_t i)
     return false;
 }
 
-void msb__http_router_match(const msb__http_router_t *r, const msb__http_seg_t *segs,
-                            size_t nsegs, int method, msb__http_match_t *m)
+void msb__http_router_match(const msb__http_router_t *r, const msb__http_seg_t *segs, size_t nsegs,
+                            int method, msb__http_match_t *m)
 {
     memset(m, 0, offsetof(msb__http_match_t, seg));
     walk_t w = {.segs = segs, .nsegs = nsegs, .method = method, .m = m};

@@ -68,10 +68,10 @@ msb_status_t msb_http_stream_write(msb_http_req_t *req, const void *data, size_t
     if (req->chunked_out) {
         n = (size_t)snprintf(p, 24, "%zx\r\n", len);
     }
-    memcpy(p + n, data, len);
+    msb__http_put(p + n, data, len);
     n += len;
     if (req->chunked_out) {
-        memcpy(p + n, "\r\n", 2);
+        msb__http_put(p + n, "\r\n", 2);
         n += 2;
     }
     c->wlen += n;
@@ -101,7 +101,7 @@ msb_status_t msb_http_stream_end(msb_http_req_t *req)
         if (p == NULL) {
             msb__http_conn_close(c, MSB_ENOMEM);
         } else {
-            memcpy(p, "0\r\n\r\n", 5);
+            msb__http_put(p, "0\r\n\r\n", 5);
             c->wlen += 5;
         }
     }

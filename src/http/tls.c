@@ -44,8 +44,7 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
     return SSL_TLSEXT_ERR_NOACK;
 }
 
-msb_status_t msb__http_tls_load(const char *cert, const char *key, SSL_CTX **out,
-                                msb_error_t *err)
+msb_status_t msb__http_tls_load(const char *cert, const char *key, SSL_CTX **out, msb_error_t *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (ctx == NULL) {
@@ -77,7 +76,7 @@ msb_status_t msb_http_server_tls_reload(msb_http_server_t *srv, msb_error_t *err
     if (srv->cert == NULL) {
         return msb__err(err, MSB_EINVAL, "http.tls: the server was created without TLS");
     }
-    SSL_CTX *ctx;
+    SSL_CTX *ctx = NULL;
     msb_status_t rc = msb__http_tls_load(srv->cert, srv->key, &ctx, err);
     if (rc != MSB_OK) {
         return rc;

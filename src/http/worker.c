@@ -139,8 +139,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static msb_status_t worker_init(msb_http_server_t *srv, msb_http_loop_t *w, int i,
-                                msb_error_t *err)
+static msb_status_t worker_init(msb_http_server_t *srv, msb_http_loop_t *w, int i, msb_error_t *err)
 {
     w->srv = srv;
     w->index = i;

@@ -69,8 +69,8 @@ static msb_http_mw_result_t rq(msb_http_req_t *req, void *state, void *user)
     }
     if (strcmp(name, "B") == 0 && strcmp(path, "/pause") == 0) {
         struct timeval tv = {0, 20000};
-        event_base_once(msb_http_loop_base(msb_http_req_loop(req)), -1, EV_TIMEOUT,
-                        on_timer_resume, req, &tv);
+        event_base_once(msb_http_loop_base(msb_http_req_loop(req)), -1, EV_TIMEOUT, on_timer_resume,
+                        req, &tv);
         return MSB_HTTP_PAUSE;
     }
     return MSB_HTTP_NEXT;

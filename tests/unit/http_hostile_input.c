@@ -17,8 +17,10 @@ TestSuite(http_hostile_input, .init = h_setup, .fini = h_teardown, .timeout = 60
 static void reject_path(const char *target)
 {
     char raw[512];
-    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: x\r\n\r\nGET /admin HTTP/1.1\r\n"
-                               "Host: x\r\n\r\n", target);
+    snprintf(raw, sizeof(raw),
+             "GET %s HTTP/1.1\r\nHost: x\r\n\r\nGET /admin HTTP/1.1\r\n"
+             "Host: x\r\n\r\n",
+             target);
     t_conn_t *c = malloc(sizeof(*c));
     t_open(c, h_port);
     int before = atomic_load(&h_admin_hits);
@@ -181,8 +183,10 @@ Test(http_hostile_input, json_bombs)
 {
     size_t n = 20000;
     char *req = malloc(n + 256);
-    int h = snprintf(req, 256, "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                               "\r\nContent-Length: %zu\r\n\r\n", n);
+    int h = snprintf(req, 256,
+                     "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                     "\r\nContent-Length: %zu\r\n\r\n",
+                     n);
     memset(req + h, '[', n / 2);
     memset(req + h + n / 2, ']', n / 2);
     t_resp_t r;
@@ -196,11 +200,14 @@ Test(http_hostile_input, json_bombs)
     cr_assert(t_exchange(h_port, req, &r));
     cr_assert_eq(r.status, 400, "unbalanced objects");
     t_resp_free(&r);
-    const char *bad[] = {"\"\xff\"", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\\ud800\"}", "[1,]",
-                         "{\"a\":1}{", "nul", "\"\\u0000\""};
+    const char *bad[] = {"\"\xff\"",   "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\\ud800\"}",
+                         "[1,]",       "{\"a\":1}{",           "nul",
+                         "\"\\u0000\""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(req, n, "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\n\r\n%s", strlen(bad[i]), bad[i]);
+        snprintf(req, n,
+                 "POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n%s",
+                 strlen(bad[i]), bad[i]);
         cr_assert(t_exchange(h_port, req, &r));
         if (i == 6) {
             cr_assert(r.status == 200 || r.status == 400, "escaped NUL: %d", r.status);

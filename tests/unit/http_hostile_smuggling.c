@@ -58,12 +58,18 @@ Test(http_hostile_smuggling, bad_chunks)
 {
     const char *te = P "Transfer-Encoding: chunked\r\n\r\n";
     const char *bodies[] = {
-        "0x5\r\nhello\r\n0\r\n\r\n",     "5 \r\nhello\r\n0\r\n\r\n",
-        "-5\r\nhello\r\n0\r\n\r\n",      "5\r\nhelloXX0\r\n\r\n",
-        "5\nhello\r\n0\r\n\r\n",         "5\r\nhello\n0\r\n\r\n",
-        "5\r\nhello\r\n0\n\n",           "3\r\nhello\r\n0\r\n\r\n",
-        "5;a=\"b\r\nhello\r\n0\r\n\r\n",    "\r\nhello\r\n0\r\n\r\n",
-        "5\r\nhello\r\n0\r\nX : y\r\n\r\n", "5\r\nhello\r\n0\r\nX: y\r\n z\r\n\r\n",
+        "0x5\r\nhello\r\n0\r\n\r\n",
+        "5 \r\nhello\r\n0\r\n\r\n",
+        "-5\r\nhello\r\n0\r\n\r\n",
+        "5\r\nhelloXX0\r\n\r\n",
+        "5\nhello\r\n0\r\n\r\n",
+        "5\r\nhello\n0\r\n\r\n",
+        "5\r\nhello\r\n0\n\n",
+        "3\r\nhello\r\n0\r\n\r\n",
+        "5;a=\"b\r\nhello\r\n0\r\n\r\n",
+        "\r\nhello\r\n0\r\n\r\n",
+        "5\r\nhello\r\n0\r\nX : y\r\n\r\n",
+        "5\r\nhello\r\n0\r\nX: y\r\n z\r\n\r\n",
         "5\r\nhello\r\n0\r\nnocolon\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
@@ -80,14 +86,14 @@ Test(http_hostile_smuggling, bad_chunks)
 
 Test(http_hostile_smuggling, header_syntax_that_parsers_disagree_on)
 {
-    h_reject("GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400);  /* obs-fold */
-    h_reject("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400);               /* space before colon */
-    h_reject("GET / HTTP/1.1\r\nHost: x\r\nnocolon\r\n\r\n", 400);     /* no colon */
-    h_reject("GET / HTTP/1.1\nHost: x\r\n\r\n", 400);                  /* bare LF */
-    h_reject("GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n", 400);     /* bare CR */
-    h_reject("GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n", 400);     /* NUL: cut by %s */
-    h_reject("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);     /* two Hosts */
-    h_reject("GET / HTTP/1.1\r\n\r\n", 400);                           /* no Host */
+    h_reject("GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400); /* obs-fold */
+    h_reject("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400);              /* space before colon */
+    h_reject("GET / HTTP/1.1\r\nHost: x\r\nnocolon\r\n\r\n", 400);    /* no colon */
+    h_reject("GET / HTTP/1.1\nHost: x\r\n\r\n", 400);                 /* bare LF */
+    h_reject("GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n", 400);    /* bare CR */
+    h_reject("GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n", 400);    /* NUL: cut by %s */
+    h_reject("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);    /* two Hosts */
+    h_reject("GET / HTTP/1.1\r\n\r\n", 400);                          /* no Host */
     h_reject("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400);
     h_reject("GET / HTTP/1.1\r\nHost: x\r\n\x01X: y\r\n\r\n", 400);
 }

@@ -63,9 +63,9 @@ TestSuite(http_json, .init = setup, .fini = teardown, .timeout = 30);
 static void post(const char *path, const char *ctype, const char *body, size_t len, t_resp_t *r)
 {
     char *req = malloc(len + 512);
-    int n = snprintf(req, 512, "POST %s HTTP/1.1\r\nHost: x\r\n%s%s%sContent-Length: %zu\r\n\r\n",
-                     path, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
-                     len);
+    int n =
+        snprintf(req, 512, "POST %s HTTP/1.1\r\nHost: x\r\n%s%s%sContent-Length: %zu\r\n\r\n", path,
+                 ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", len);
     memcpy(req + n, body, len);
     req[n + (int)len] = '\0';
     cr_assert(t_exchange(port, req, r));
@@ -75,10 +75,12 @@ static void post(const char *path, const char *ctype, const char *body, size_t l
 Test(http_json, valid_body_and_json_answer)
 {
     t_resp_t r;
-    const char *b = "{\"name\":\"Ada\",\"age\":36,\"score\":0.5,\"admin\":true,\"role\":\"writer\"}";
+    const char *b =
+        "{\"name\":\"Ada\",\"age\":36,\"score\":0.5,\"admin\":true,\"role\":\"writer\"}";
     post("/users", "application/json; charset=utf-8", b, strlen(b), &r);
     cr_assert_eq(r.status, 201, "%s", r.body);
-    cr_assert_str_eq(r.body, "{\"name\":\"Ada\",\"age\":36,\"admin\":true,\"nested\":{\"score\":0.5}}");
+    cr_assert_str_eq(r.body,
+                     "{\"name\":\"Ada\",\"age\":36,\"admin\":true,\"nested\":{\"score\":0.5}}");
     char v[64];
     cr_assert(t_header(&r, "Content-Type", v, sizeof(v)));
     cr_assert_str_eq(v, "application/json");

@@ -196,9 +196,9 @@ Test(http_parser, s3_2_1_origin_form_path_and_query)
 
 Test(http_parser, s3_2_1_characters_outside_the_uri_grammar_are_400)
 {
-    const char *targets[] = {"/a\"b", "/a<b", "/a>b", "/a\\b", "/a^b", "/a`b", "/a{b", "/a|b",
-                             "/a}b", "/a#frag", "/a%2", "/a%zz", "/%", "/a?b#c", "/\x80",
-                             "/a?\x7f"};
+    const char *targets[] = {"/a\"b", "/a<b",   "/a>b",  "/a\\b",   "/a^b", "/a`b",
+                             "/a{b",  "/a|b",   "/a}b",  "/a#frag", "/a%2", "/a%zz",
+                             "/%",    "/a?b#c", "/\x80", "/a?\x7f"};
     for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
         char req[128];
         snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", targets[i]);

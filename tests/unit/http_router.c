@@ -41,10 +41,9 @@ static msb__http_match_t match(const char *method, const char *path)
 {
     msb__http_match_t m;
     msb__http_perr_t e;
-    cr_assert(msb__http_path_split(path, strlen(path), segs, &nsegs, scratch, &e), "%s: %s",
-              path, e.detail);
-    msb__http_router_match(r, segs, nsegs, msb__http_router_method(r, method, strlen(method)),
-                           &m);
+    cr_assert(msb__http_path_split(path, strlen(path), segs, &nsegs, scratch, &e), "%s: %s", path,
+              e.detail);
+    msb__http_router_match(r, segs, nsegs, msb__http_router_method(r, method, strlen(method)), &m);
     return m;
 }
 
@@ -103,8 +102,8 @@ Test(http_router, method_takes_part_in_the_match)
     msb__http_match_t m = match("DELETE", "/a/b");
     cr_assert_null(m.route);
     cr_assert_not_null(m.node);
-    uint32_t want = (1u << MSB__M_GET) | (1u << MSB__M_HEAD) | (1u << MSB__M_POST) |
-                    (1u << MSB__M_OPTIONS);
+    uint32_t want =
+        (1u << MSB__M_GET) | (1u << MSB__M_HEAD) | (1u << MSB__M_POST) | (1u << MSB__M_OPTIONS);
     cr_assert_eq(m.allow, want, "405 lists the methods of every matching route");
     char allow[128];
     msb__http_router_allow(r, m.allow, allow, sizeof(allow));
@@ -174,10 +173,9 @@ Test(http_router, custom_methods_and_limits)
 
 Test(http_router, invalid_patterns)
 {
-    const char *bad[] = {"",        "x",       "/a/{",      "/a/{}",     "/a/{1x}",
-                         "/a/x{y}", "/{a}/{a}", "/{p...}/x", "/a//b",     "/a/./b",
-                         "/a/..",   "/a%20",   "/a?b",      "/{a-b}",    "/a\tb",
-                         "/{...}"};
+    const char *bad[] = {"",         "x",         "/a/{",  "/a/{}",  "/a/{1x}", "/a/x{y}",
+                         "/{a}/{a}", "/{p...}/x", "/a//b", "/a/./b", "/a/..",   "/a%20",
+                         "/a?b",     "/{a-b}",    "/a\tb", "/{...}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         msb_error_t err = MSB_ERROR_INIT;
         cr_assert_eq(try_add("GET", bad[i], &err), MSB_EINVAL, "pattern \"%s\"", bad[i]);

@@ -270,8 +270,7 @@ Test(http_server, not_found_not_allowed_not_implemented)
     t_resp_free(&r);
     expect_problem("BREW /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501, NULL);
     expect_problem("get /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501, NULL);
-    expect_problem("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501,
-                   NULL);
+    expect_problem("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501, NULL);
 }
 
 Test(http_server, handler_errors_become_problems)
@@ -306,8 +305,8 @@ Test(http_server, params_query_and_absolute_form)
                      "id=a b post=\xc3\xa9 q=hello w\xc3\xb6rld route=/users/{id}/posts/{post} "
                      "path=/users/a%20b/posts/%C3%A9 host=h:1");
     t_resp_free(&r);
-    cr_assert(t_exchange(port, "GET http://other:9/users/1/posts/2 HTTP/1.1\r\nHost: h\r\n\r\n",
-                         &r));
+    cr_assert(
+        t_exchange(port, "GET http://other:9/users/1/posts/2 HTTP/1.1\r\nHost: h\r\n\r\n", &r));
     cr_assert(strstr(r.body, "host=other:9") != NULL, "%s", r.body);
     t_resp_free(&r);
     cr_assert(t_exchange(port, "GET /files/a/b%2Fc//d.txt HTTP/1.1\r\nHost: h\r\n\r\n", &r));
@@ -318,8 +317,9 @@ Test(http_server, params_query_and_absolute_form)
 Test(http_server, request_bodies_content_length_and_chunked)
 {
     t_resp_t r;
-    cr_assert(t_exchange(port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"
-                               "hello world",
+    cr_assert(t_exchange(port,
+                         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n"
+                         "hello world",
                          &r));
     cr_assert_str_eq(r.body, "hello world");
     t_resp_free(&r);
@@ -341,8 +341,7 @@ Test(http_server, large_bodies_arrive_in_pieces)
     t_conn_t *c = malloc(sizeof(*c));
     t_open(c, port);
     char head[128];
-    snprintf(head, sizeof(head), "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
-             n);
+    snprintf(head, sizeof(head), "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
     cr_assert(t_sends(c->fd, head));
     for (size_t off = 0; off < n; off += 65536) {
         cr_assert(t_send(c->fd, body + off, n - off < 65536 ? n - off : 65536));
@@ -353,7 +352,8 @@ Test(http_server, large_bodies_arrive_in_pieces)
     cr_assert_eq(memcmp(r.body, body, n), 0);
     t_resp_free(&r);
     /* chunked, 1000 chunks */
-    cr_assert(t_sends(c->fd, "PUT /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    cr_assert(
+        t_sends(c->fd, "PUT /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
     for (int i = 0; i < 1000; i++) {
         char chunk[400];
         int k = snprintf(chunk, sizeof(chunk), "12c\r\n%.*s\r\n", 300, body + i);

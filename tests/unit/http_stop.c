@@ -26,8 +26,7 @@ static msb_status_t h_slow(msb_http_req_t *req, void *user)
     (void)user;
     msb_http_defer(req, NULL, NULL);
     struct timeval tv = {0, 200000};
-    event_base_once(msb_http_loop_base(msb_http_req_loop(req)), -1, EV_TIMEOUT, on_later, req,
-                    &tv);
+    event_base_once(msb_http_loop_base(msb_http_req_loop(req)), -1, EV_TIMEOUT, on_later, req, &tv);
     return MSB_OK;
 }
 

@@ -304,8 +304,7 @@ static inline bool t_exchange(uint16_t port, const char *raw, t_resp_t *r)
 {
     t_conn_t *c = malloc(sizeof(*c));
     t_open(c, port);
-    bool ok = c->fd >= 0 && t_sends(c->fd, raw) &&
-              t_read_resp(c, r, strncmp(raw, "HEAD ", 5) == 0);
+    bool ok = c->fd >= 0 && t_sends(c->fd, raw) && t_read_resp(c, r, strncmp(raw, "HEAD ", 5) == 0);
     t_close(c);
     free(c);
     return ok;
@@ -331,8 +330,7 @@ static inline void t_expect_reject(uint16_t port, const char *raw, size_t len, i
         abort();
     }
     char v[128];
-    if (!t_header(r, "Content-Type", v, sizeof(v)) ||
-        strcmp(v, "application/problem+json") != 0) {
+    if (!t_header(r, "Content-Type", v, sizeof(v)) || strcmp(v, "application/problem+json") != 0) {
         fprintf(stderr, "not a problem: %s\n", r->head);
         abort();
     }
