@@ -109,7 +109,7 @@ void msb__http_conn_drained(msb__http_conn_t *c)
 static void flush_plain(msb__http_conn_t *c)
 {
     while (c->wsent < c->wlen) {
-        ssize_t n = write(c->fd, c->wbuf + c->wsent, c->wlen - c->wsent);
+        ssize_t n = send(c->fd, c->wbuf + c->wsent, c->wlen - c->wsent, MSG_NOSIGNAL);
         if (n > 0) {
             c->wsent += (size_t)n;
             continue;

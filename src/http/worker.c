@@ -5,6 +5,7 @@
  * functions and an eventfd that wakes the loop (one write per batch, not per post).
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -124,6 +125,16 @@ static void *worker_main(void *arg)
 {
     msb_http_loop_t *w = arg;
     msb_http_server_t *srv = w->srv;
+    /*
+     * A write to a peer that reset the connection raises SIGPIPE in the writing thread; its
+     * default action kills the process. Blocked here, in this thread only (the process' signal
+     * dispositions belong to the host program), the write fails with EPIPE instead. This covers
+     * OpenSSL's socket writes too, which cannot pass MSG_NOSIGNAL.
+     */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     if (srv->o.on_worker_start != NULL) {
         srv->o.on_worker_start(w, srv->o.worker_user);
     }
