@@ -6,7 +6,8 @@
  * callback about them run on the loop that accepted it (see docs/http.md, "Threads"). Handlers
  * run on that loop thread and must not block: blocking work goes to a worker pool and the handler
  * answers later with msb_http_defer() and a respond function, from the same loop (post back with
- * msb_http_loop_post()).
+ * msb_http_loop_post()). Worker threads block SIGPIPE in themselves (a write to a peer that left
+ * fails with EPIPE instead of killing the process); the process' signal handling is untouched.
  *
  * @code
  * static msb_status_t hello(msb_http_req_t *req, void *user)
