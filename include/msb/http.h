@@ -319,7 +319,8 @@ typedef void (*msb_http_loop_fn)(msb_http_loop_t *loop, void *user);
  * @brief Run `fn(loop, user)` on the loop's thread, soon.
  *
  * The way other threads (a worker pool) hand results back to a loop. Functions posted to one loop
- * run in the order posted. Posts made while the loop stops are run at its exit.
+ * run in the order posted. Posts made while the loop drains still run (at the latest as it
+ * exits); posts made after msb_http_server_stop() returned are never run.
  * @return #MSB_OK or #MSB_ENOMEM (fn is then never called).
  * Thread-safety: any thread.
  * @since 0.1

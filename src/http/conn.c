@@ -326,6 +326,9 @@ void msb__http_conn_process(msb__http_conn_t *c)
         if (c->req.resp == MSB__RESP_DONE) {
             if (c->req.owed || !c->keep_alive || c->w->draining) {
                 c->close_after = true;
+                if (c->rlen > c->next_msg) {
+                    c->linger = true; /* pipelined bytes unread: do not let them reset us */
+                }
                 break;
             }
             advance(c);
