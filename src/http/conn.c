@@ -323,6 +323,9 @@ void msb__http_conn_process(msb__http_conn_t *c)
     }
     c->in_process = true;
     for (;;) {
+        if (c->state == MSB__C_CLOSED) {
+            break; /* closed under the request (out of memory, peer reset): nothing follows */
+        }
         if (c->req.resp == MSB__RESP_DONE) {
             if (c->req.owed || !c->keep_alive || c->w->draining) {
                 c->close_after = true;

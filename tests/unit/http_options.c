@@ -3,6 +3,7 @@
  * workers, adopted sockets, max_connections, and every allocation failing in turn.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdatomic.h>
 
 #include "msb/core.h"
@@ -234,5 +235,74 @@ Test(http_options, every_allocation_failing_in_turn)
     } while (rc != MSB_OK && n < 1000);
     cr_assert_eq(rc, MSB_OK);
     cr_assert_gt(n, 10, "the build allocates");
+    msb_set_allocator(NULL);
+}
+
+/* ---- allocation failures while serving ---- */
+
+static msb_status_t h_heavy(msb_http_req_t *req, void *user)
+{
+    (void)user;
+    static char big[500]; /* 12 copies outgrow the request arena's inline block */
+    memset(big, 'v', sizeof(big) - 1);
+    for (int i = 0; i < 12; i++) {
+        msb_status_t rc = msb_http_resp_header_add(req, "X-Heavy", big);
+        if (rc != MSB_OK) {
+            return rc; /* ENOMEM: the server answers 500 */
+        }
+    }
+    return msb_http_respond(req, 200, "text/plain", "heavy", 5);
+}
+
+/*
+ * The expected answer, a 5xx problem, or a closed connection: anything but a crash, a hang or a
+ * leak.
+ */
+static void survives(uint16_t port, const char *raw, int expected)
+{
+    t_resp_t r;
+    if (t_exchange(port, raw, &r)) {
+        int st = r.status;
+        t_resp_free(&r);
+        cr_assert(st == expected || st >= 500, "status %d", st);
+    }
+}
+
+Test(http_options, allocation_failures_while_serving)
+{
+    msb_allocator_t a = {fail_malloc, fail_realloc, plain_free, NULL};
+    atomic_store(&budget, LONG_MAX);
+    cr_assert_eq(msb_set_allocator(&a), MSB_OK);
+    msb_http_server_t *srv = t_server(NULL);
+    t_route(msb_http_server_root(srv), "GET", "/heavy", h_heavy, NULL);
+    t_route(msb_http_server_root(srv), "POST", "/echo", t_echo, NULL);
+    t_route(msb_http_server_root(srv), "GET", "/p/{a}/{b}", t_hello, NULL);
+    t_start(srv);
+    uint16_t port = msb_http_server_port(srv);
+    survives(port, "GET /heavy HTTP/1.1\r\nHost: x\r\n\r\n", 200); /* a connection to recycle */
+    static char body[200000];
+    memset(body, 'b', sizeof(body) - 1);
+    static char post[210000];
+    snprintf(post, sizeof(post), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    for (long allowed = 0; allowed < 6; allowed++) {
+        atomic_store(&budget, allowed);
+        survives(port, "GET /heavy HTTP/1.1\r\nHost: x\r\n\r\n", 200);
+        atomic_store(&budget, allowed);
+        survives(port, post, 200);
+        atomic_store(&budget, allowed);
+        survives(port, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404);
+        atomic_store(&budget, allowed);
+        survives(port, "GET /p/%41/%42 HTTP/1.1\r\nHost: x\r\n\r\n", 200);
+        atomic_store(&budget, allowed);
+        survives(port, "GET /p/a/b HTTP/1.1\r\nHost: x\r\nX-Junk: \x01\r\n\r\n", 400);
+    }
+    atomic_store(&budget, LONG_MAX);
+    t_resp_t r;
+    cr_assert(t_exchange(port, "GET /heavy HTTP/1.1\r\nHost: x\r\n\r\n", &r));
+    cr_assert_eq(r.status, 200, "serves normally once memory is back");
+    t_resp_free(&r);
+    cr_assert_eq(msb_http_server_stop(srv, 1000, NULL), MSB_OK);
+    msb_http_server_free(srv);
     msb_set_allocator(NULL);
 }
