@@ -148,6 +148,8 @@ typedef struct msb_cache_stats {
     uint64_t coalesced;      /**< callers that waited for another caller's load */
     uint64_t invalidations;  /**< invalidations received from other instances (two-tier) */
     uint64_t backend_errors; /**< Redis commands that failed */
+    uint64_t subscriber_connects; /**< times the invalidation subscriber (re)connected; each
+                                       connection starts with an empty L1 (two-tier) */
     uint64_t entries;        /**< in-process entries now */
     uint64_t bytes;          /**< in-process bytes now (as counted for max_bytes) */
 } msb_cache_stats_t;

@@ -432,5 +432,6 @@ void msb_cache_stats(msb_cache_t *c, msb_cache_stats_t *out)
     ADD(coalesced);
     ADD(invalidations);
     ADD(backend_errors);
+    ADD(subscriber_connects);
 #undef ADD
 }

@@ -160,6 +160,7 @@ struct msb_cache {
     char pad[MSB_CACHELINE];
     _Atomic uint64_t hits, misses, stale_hits, negative_hits, l1_hits, l2_hits, sets, deletes;
     _Atomic uint64_t loads, load_errors, coalesced, invalidations, backend_errors;
+    _Atomic uint64_t subscriber_connects;
 };
 
 #define MSB__STAT_ADD(c, field) atomic_fetch_add_explicit(&(c)->field, 1, memory_order_relaxed)

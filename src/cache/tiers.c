@@ -377,6 +377,7 @@ static void on_state(void *user, bool up)
     msb_cache_t *c = user;
     if (up) {
         msb__l1_clear(c->l1);
+        MSB__STAT_ADD(c, subscriber_connects);
     }
 }
 
