@@ -169,8 +169,8 @@ Test(redis_cache, pipelined_many)
         vlens[i] = strlen(vbuf[i]);
     }
     msb_error_t err;
-    cr_assert_eq(msb_cache_set_many(c, N / 2, keys, klens, vals, vlens, 60 * MSB_SEC, &err),
-                 MSB_OK, "%s", err.message);
+    cr_assert_eq(msb_cache_set_many(c, N / 2, keys, klens, vals, vlens, 60 * MSB_SEC, &err), MSB_OK,
+                 "%s", err.message);
     static msb_cache_value_t *out[N];
     cr_assert_eq(msb_cache_get_many(c, N, keys, klens, out, &err), MSB_OK, "%s", err.message);
     for (int i = 0; i < N; i++) {
@@ -208,8 +208,8 @@ Test(redis_cache, unreachable_server_fails_fast_with_its_address)
     msb_cache_free(c);
 }
 
-static msb_status_t load_fixed(void *user, const void *key, size_t key_len,
-                               msb_cache_fill_t *fill, msb_error_t *err)
+static msb_status_t load_fixed(void *user, const void *key, size_t key_len, msb_cache_fill_t *fill,
+                               msb_error_t *err)
 {
     (void)key;
     (void)key_len;
@@ -226,8 +226,8 @@ Test(redis_cache, cache_aside_through_redis_and_negative_entries)
     int calls = 0;
     msb_cache_value_t *v = NULL;
     msb_error_t err;
-    cr_assert_eq(msb_cache_get_or_load(a, "user:1", 6, load_fixed, &calls, &v, &err), MSB_OK,
-                 "%s", err.message);
+    cr_assert_eq(msb_cache_get_or_load(a, "user:1", 6, load_fixed, &calls, &v, &err), MSB_OK, "%s",
+                 err.message);
     msb_cache_value_release(v);
     cr_assert_eq(msb_cache_get_or_load(b, "user:1", 6, load_fixed, &calls, &v, &err), MSB_OK);
     cr_assert_str_eq(msb_cache_value_data(v), "from-db");
@@ -481,9 +481,9 @@ Test(redis_cache, loop_pipelines_a_thousand_requests)
     for (int i = 0; i < 1000; i++) {
         snprintf(k, sizeof(k), "p%d", i);
         snprintf(v, sizeof(v), "val%d", i);
-        cr_assert_eq(msb_cache_loop_set(l, k, strlen(k), v, strlen(v), 60 * MSB_SEC, on_set, &x,
-                                        NULL),
-                     MSB_OK);
+        cr_assert_eq(
+            msb_cache_loop_set(l, k, strlen(k), v, strlen(v), 60 * MSB_SEC, on_set, &x, NULL),
+            MSB_OK);
     }
     for (int i = 0; i < 1001; i++) {
         snprintf(k, sizeof(k), "p%d", i);

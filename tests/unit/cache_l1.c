@@ -215,7 +215,7 @@ Test(cache_l1, old_option_struct_sizes_get_defaults)
 {
     msb_cache_opts_t o = MSB_CACHE_OPTS_INIT;
     o.size = offsetof(msb_cache_opts_t, max_entries); /* a program built before max_entries */
-    o.max_entries = 0;                               /* not read */
+    o.max_entries = 0;                                /* not read */
     msb_cache_t *c = NULL;
     cr_assert_eq(msb_cache_new(&o, &c, NULL), MSB_OK);
     put(c, "k", "v");
