@@ -276,8 +276,12 @@ msb_status_t msb_docstore_insert(msb_docstore_t *ds, const char *coll, const cha
                                  char **id_out, msb_error_t *err)
 {
     msb_status_t rc = check(ds, coll, err);
-    if (rc == MSB_OK && doc == NULL) {
-        rc = msb__err(err, MSB_EINVAL, "docstore: NULL document");
+    const char *p = doc;
+    while (p != NULL && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    if (rc == MSB_OK && (p == NULL || *p != '{')) {
+        rc = msb__err(err, MSB_EINVAL, "docstore: a document must be a JSON object");
     }
     return rc != MSB_OK ? rc : ds->drv->insert(ds->h, coll, doc, id_out, err);
 }

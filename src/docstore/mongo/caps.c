@@ -240,6 +240,13 @@ static msb_status_t check_pipeline(const msb__dsm_t *m, unsigned caps, const jso
             if (strcmp(name, "$group") != 0 || (caps & MSB_DOCSTORE_CAP_GROUP_ALL) != 0) {
                 continue;
             }
+            if (json_object_size(arg) > 2) {
+                /* FerretDB 1.24 computes the accumulators after a field $sum as 0 */
+                return msb__err(err, MSB_ENOTSUP,
+                                "docstore: aggregate: %s computes only one accumulator per $group "
+                                "correctly: run one $group per accumulator",
+                                m->server);
+            }
             const char *field;
             const json_t *acc;
             json_object_foreach((json_t *)arg, field, acc)

@@ -55,6 +55,14 @@ static msb_status_t read_stage(plan_t *p, const json_t *stage, msb_error_t *err)
                     name);
 }
 
+static msb_status_t set_st(msb__dsq_t *q, msb_status_t st)
+{
+    if (q->st == MSB_OK) {
+        q->st = st;
+    }
+    return q->st;
+}
+
 /* An accumulator's argument: "$field" or a number. */
 static msb_status_t acc_arg(msb__dsq_t *q, const json_t *arg, const char *op)
 {
@@ -64,7 +72,8 @@ static msb_status_t acc_arg(msb__dsq_t *q, const json_t *arg, const char *op)
     if (json_is_number(arg)) {
         return msb__dsq_param_json(q, arg);
     }
-    return msb__err(q->err, MSB_ENOTSUP, "docstore: %s takes \"$field\" or a number here", op);
+    return set_st(
+        q, msb__err(q->err, MSB_ENOTSUP, "docstore: %s takes \"$field\" or a number here", op));
 }
 
 static msb_status_t accumulator(msb__dsq_t *q, const char *name, const json_t *spec, size_t i)
@@ -74,8 +83,8 @@ static msb_status_t accumulator(msb__dsq_t *q, const char *name, const json_t *s
         const char *fn;
     } fns[] = {{"$sum", "total"}, {"$avg", "avg"}, {"$min", "min"}, {"$max", "max"}};
     if (!json_is_object(spec) || json_object_size(spec) != 1) {
-        return msb__err(q->err, MSB_EINVAL, "docstore: $group field %.80s needs one accumulator",
-                        name);
+        return set_st(q, msb__err(q->err, MSB_EINVAL,
+                                  "docstore: $group field %.80s needs one accumulator", name));
     }
     const char *op = json_object_iter_key(json_object_iter((json_t *)spec));
     const json_t *arg = json_object_iter_value(json_object_iter((json_t *)spec));
@@ -88,10 +97,11 @@ static msb_status_t accumulator(msb__dsq_t *q, const char *name, const json_t *s
             k++;
         }
         if (k == MSB_ARRAY_LEN(fns)) {
-            return msb__err(q->err, MSB_ENOTSUP,
+            return set_st(
+                q, msb__err(q->err, MSB_ENOTSUP,
                             "docstore: accumulator %.40s is outside the SQLite backend's subset "
                             "($sum, $avg, $min, $max, $count)",
-                            op);
+                            op));
         }
         msb__buf_printf(&q->sql, "%s(", fns[k].fn);
         acc_arg(q, arg, op);
@@ -119,15 +129,16 @@ static msb_status_t group_sql(msb__dsq_t *q, const char *coll, const plan_t *p)
     msb__dsq_sql(q, ") FROM (SELECT ");
     const json_t *id = json_object_get(p->group, "_id");
     if (id == NULL) {
-        return msb__err(q->err, MSB_EINVAL, "docstore: $group needs an _id");
+        return set_st(q, msb__err(q->err, MSB_EINVAL, "docstore: $group needs an _id"));
     }
     if (json_is_string(id) && json_string_value(id)[0] == '$') {
         msb__dsq_path(q, json_string_value(id) + 1);
     } else if (json_is_null(id) || json_is_string(id) || json_is_number(id)) {
         msb__dsq_param_json(q, id);
     } else {
-        return msb__err(q->err, MSB_ENOTSUP,
-                        "docstore: $group _id must be \"$field\", a constant or null here");
+        return set_st(q,
+                      msb__err(q->err, MSB_ENOTSUP,
+                               "docstore: $group _id must be \"$field\", a constant or null here"));
     }
     msb__dsq_sql(q, " AS g");
     i = 0;
@@ -155,7 +166,8 @@ static msb_status_t group_order(msb__dsq_t *q, const plan_t *p)
     {
         long long d = json_is_integer(dir) ? json_integer_value(dir) : 0;
         if (d != 1 && d != -1) {
-            return msb__err(q->err, MSB_EINVAL, "docstore: $sort direction must be 1 or -1");
+            return set_st(
+                q, msb__err(q->err, MSB_EINVAL, "docstore: $sort direction must be 1 or -1"));
         }
         size_t i = 0;
         const char *name;
@@ -178,8 +190,8 @@ static msb_status_t group_order(msb__dsq_t *q, const plan_t *p)
             i++;
         }
         if (!found) {
-            return msb__err(q->err, MSB_EINVAL, "docstore: $sort field %.80s is not in $group",
-                            field);
+            return set_st(q, msb__err(q->err, MSB_EINVAL,
+                                      "docstore: $sort field %.80s is not in $group", field));
         }
         msb__dsq_sql(q, d == 1 ? " ASC" : " DESC");
     }

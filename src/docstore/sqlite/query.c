@@ -290,13 +290,27 @@ static msb_status_t op_expr(msb__dsq_t *q, const char *field, const char *op, co
                 op);
 }
 
+/* Extended JSON type wrappers ({"$oid": …}, {"$date": …}) are values, not operators. */
+static bool is_type_wrapper(const char *key)
+{
+    static const char *const wrappers[] = {"$oid",       "$date",         "$numberLong",
+                                           "$numberInt", "$numberDouble", "$numberDecimal",
+                                           "$binary",    "$timestamp",    "$uuid"};
+    for (size_t i = 0; i < MSB_ARRAY_LEN(wrappers); i++) {
+        if (strcmp(key, wrappers[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static msb_status_t field_expr(msb__dsq_t *q, const char *field, const json_t *v)
 {
     const char *first = NULL;
     if (json_is_object(v) && json_object_size(v) > 0) {
         first = json_object_iter_key(json_object_iter((json_t *)v));
     }
-    if (first == NULL || first[0] != '$') {
+    if (first == NULL || first[0] != '$' || is_type_wrapper(first)) {
         return eq(q, field, v);
     }
     msb__dsq_sql(q, "(1");
