@@ -273,7 +273,7 @@ msb_status_t msb_cache_get_or_load(msb_cache_t *c, const void *key, size_t key_l
     if (load == NULL || out == NULL) {
         return msb__err(err, MSB_EINVAL, "cache: NULL loader or out");
     }
-    uint64_t hash = msb__cache_hash(key, key_len);
+    uint64_t hash = msb__cache_hash(c, key, key_len);
     msb_cache_value_t *v = NULL;
     msb__l1_state_t st = probe_l1(c, hash, key, key_len, &v);
     if (st == MSB__L1_FRESH) {
@@ -331,7 +331,7 @@ msb_status_t msb_cache_write_through(msb_cache_t *c, const void *key, size_t key
         }
         return rc;
     }
-    uint64_t hash = msb__cache_hash(key, key_len);
+    uint64_t hash = msb__cache_hash(c, key, key_len);
     rc = msb__cache_store(c, hash, key, key_len, value, value_len, 0, &ttl, NULL, err);
     if (rc != MSB_OK) {
         msb_cache_delete(c, key, key_len, NULL);

@@ -13,11 +13,6 @@
 #define KEY_LEN_LIMIT  65536u
 #define DEFAULT_SHARDS 64u
 
-uint64_t msb__cache_hash(const void *key, size_t key_len)
-{
-    return msb__hash(key, key_len);
-}
-
 msb_status_t msb__cache_check_key(const msb_cache_t *c, const void *key, size_t key_len,
                                   msb_error_t *err)
 {
@@ -90,7 +85,7 @@ static msb_status_t check_opts(cfg_t *cfg, msb_error_t *err)
         return msb__err(err, MSB_EINVAL, "cache: max_key_len %zu not in [1, %u]", o->max_key_len,
                         KEY_LEN_LIMIT);
     }
-    if (o->max_value_len > o->max_bytes / 2) {
+    if (o->max_value_len > UINT32_MAX - 1 || o->max_value_len > o->max_bytes / 2) {
         return msb__err(err, MSB_EINVAL,
                         "cache: max_value_len %zu must be at most half of max_bytes %zu",
                         o->max_value_len, o->max_bytes);
@@ -244,6 +239,8 @@ msb_status_t msb_cache_new(const msb_cache_opts_t *opts, msb_cache_t **out, msb_
     }
     c->clock = cfg.l1.clock;
     c->instance = msb__rand_u64();
+    c->seed[0] = msb__rand_u64();
+    c->seed[1] = msb__rand_u64();
     c->max_key_len = o->max_key_len;
     c->max_value_len = o->max_value_len;
     c->default_ttl_ns = o->default_ttl_ns;
@@ -282,7 +279,7 @@ msb_status_t msb_cache_new(const msb_cache_opts_t *opts, msb_cache_t **out, msb_
 static msb_status_t lookup(msb_cache_t *c, const void *key, size_t key_len, msb_cache_value_t **out,
                            msb_error_t *err)
 {
-    uint64_t hash = msb__cache_hash(key, key_len);
+    uint64_t hash = msb__cache_hash(c, key, key_len);
     msb_cache_value_t *v = NULL;
     if (c->drv == NULL) {
         /* In-process only: the shards count hits and misses themselves. */
@@ -362,10 +359,10 @@ msb_status_t msb_cache_get_copy(msb_cache_t *c, const void *key, size_t key_len,
     }
     *len = v->len;
     if (v->len > cap) {
-        rc = msb__err(err, MSB_ETOOBIG, "cache: value of %zu bytes does not fit in %zu", v->len,
+        rc = msb__err(err, MSB_ETOOBIG, "cache: value of %zu bytes does not fit in %zu", (size_t)v->len,
                       cap);
     } else if (v->len > 0) {
-        memcpy(buf, v->bytes, v->len);
+        memcpy(buf, msb__cache_value_bytes(v), v->len);
     }
     msb_cache_value_release(v);
     return rc;
@@ -385,7 +382,7 @@ msb_status_t msb_cache_peek(msb_cache_t *c, const void *key, size_t key_len,
         return MSB_ENOTFOUND;
     }
     msb_cache_value_t *v = NULL;
-    uint64_t hash = msb__cache_hash(key, key_len);
+    uint64_t hash = msb__cache_hash(c, key, key_len);
     if (msb__l1_lookup(c->l1, hash, key, key_len, true, &v) == MSB__L1_FRESH) {
         *out = v;
         return MSB_OK;
@@ -408,7 +405,7 @@ msb_status_t msb_cache_set(msb_cache_t *c, const void *key, size_t key_len, cons
     if (rc != MSB_OK) {
         return rc;
     }
-    uint64_t hash = msb__cache_hash(key, key_len);
+    uint64_t hash = msb__cache_hash(c, key, key_len);
     return msb__cache_store(c, hash, key, key_len, value, value_len, 0, &ttl, NULL, err);
 }
 

@@ -30,23 +30,28 @@ typedef struct msb__cache_link {
  * linked) and every handle given out; the last release frees it.
  */
 struct msb_cache_value {
+    struct msb_cache_value *hnext; /* bucket chain */
+    uint64_t hash;                 /* of the key */
     atomic_uint refs;
     uint32_t key_len;
+    uint32_t len; /* value bytes */
     uint8_t flags;
-    size_t len;                    /* value bytes */
-    uint64_t hash;                 /* of the key */
-    uint64_t fresh_until;          /* clock ns; MSB__CACHE_NEVER: no expiry */
-    uint64_t stale_until;          /* >= fresh_until: dropped after this */
-    struct msb_cache_value *hnext; /* bucket chain */
-    msb__cache_link_t lru;
-    char bytes[]; /* value, NUL, key */
+    uint8_t referenced; /* CLOCK: used since the hand last passed */
+    uint64_t fresh_until; /* clock ns; MSB__CACHE_NEVER: no expiry */
+    uint64_t stale_until; /* >= fresh_until: dropped after this */
+    msb__cache_link_t lru;  /* the shard's CLOCK ring */
+    char bytes[];           /* key, value, NUL: the header and the key share cache lines */
 };
 
 MSB_INTERNAL msb_cache_value_t *msb__cache_value_new(const void *key, size_t key_len,
                                                      const void *value, size_t len);
 static inline const char *msb__cache_value_key(const msb_cache_value_t *v)
 {
-    return v->bytes + v->len + 1;
+    return v->bytes;
+}
+static inline char *msb__cache_value_bytes(msb_cache_value_t *v)
+{
+    return v->bytes + v->key_len;
 }
 /* Bytes an entry counts against max_bytes. */
 static inline size_t msb__cache_entry_size(size_t key_len, size_t value_len)
@@ -142,6 +147,7 @@ struct msb_cache {
     void *backend;
     void *sub; /* the invalidation subscriber (two-tier) */
     const msb_clock_t *clock;
+    uint64_t seed[2];  /* of the key hash */
     uint64_t instance; /* random id: this instance's own invalidations are not applied twice */
     size_t max_key_len;
     size_t max_value_len;
@@ -172,7 +178,7 @@ MSB_INTERNAL msb_status_t msb__cache_check_value(const msb_cache_t *c, const voi
 /* The TTL of an entry set with `ttl_ns` (default, none or explicit), jittered. */
 MSB_INTERNAL msb_status_t msb__cache_ttl(const msb_cache_t *c, int64_t ttl_ns, bool negative,
                                          msb__cache_ttl_t *out, msb_error_t *err);
-MSB_INTERNAL uint64_t msb__cache_hash(const void *key, size_t key_len);
+MSB_INTERNAL uint64_t msb__cache_hash(const msb_cache_t *c, const void *key, size_t key_len);
 
 /* Put a value into L1 with the given TTL (no-op without L1). `epoch`: see msb__l1_link. */
 MSB_INTERNAL msb_status_t msb__cache_l1_put(msb_cache_t *c, uint64_t hash, const void *key,

@@ -1,5 +1,13 @@
 /*
- * The in-process tier: a sharded hash table with an LRU list per shard.
+ * The in-process tier: a sharded hash table with a CLOCK ring per shard.
+ *
+ * Eviction is CLOCK (second chance), the usual approximation of LRU: a hit only sets the
+ * entry's `referenced` byte, in the cache line the lookup reads anyway, where a true LRU list
+ * would unlink the entry and relink it at the head, writing to two neighbours (two more cache
+ * misses on a large cache, and the reason most fast caches do not keep a strict LRU order). When
+ * room is needed the hand sweeps the ring: a referenced entry loses its mark and is passed over,
+ * the first unmarked one is evicted. New entries go just behind the hand, so they are the last
+ * the hand reaches.
  *
  * Each shard has its own mutex, chained buckets (doubled when the load passes 1) and its share of
  * the entry and byte bounds, so the sum over shards never passes the configured bounds. An entry
@@ -17,7 +25,8 @@ typedef struct shard {
     pthread_mutex_t mu;
     msb_cache_value_t **buckets;
     size_t mask;           /* buckets - 1 */
-    msb__cache_link_t lru; /* next: most recent; prev: least recent */
+    msb__cache_link_t lru;   /* the ring's sentinel */
+    msb__cache_link_t *hand; /* the next entry the sweep looks at (or the sentinel) */
     size_t entries;
     size_t bytes;
     size_t max_entries;
@@ -45,26 +54,27 @@ msb_cache_value_t *msb__cache_value_new(const void *key, size_t key_len, const v
     atomic_init(&v->refs, 1);
     v->key_len = (uint32_t)key_len;
     v->flags = 0;
-    v->len = len;
+    v->referenced = 0;
+    v->len = (uint32_t)len;
     v->hash = 0;
     v->fresh_until = MSB__CACHE_NEVER;
     v->stale_until = MSB__CACHE_NEVER;
     v->hnext = NULL;
     v->lru.prev = NULL;
     v->lru.next = NULL;
-    if (len > 0) {
-        memcpy(v->bytes, value, len);
-    }
-    v->bytes[len] = '\0';
     if (key_len > 0) {
-        memcpy(v->bytes + len + 1, key, key_len);
+        memcpy(v->bytes, key, key_len);
     }
+    if (len > 0) {
+        memcpy(v->bytes + key_len, value, len);
+    }
+    v->bytes[key_len + len] = '\0';
     return v;
 }
 
 const void *msb_cache_value_data(const msb_cache_value_t *v)
 {
-    return v->bytes;
+    return v->bytes + v->key_len;
 }
 
 size_t msb_cache_value_len(const msb_cache_value_t *v)
@@ -85,18 +95,23 @@ void msb_cache_value_release(msb_cache_value_t *v)
     }
 }
 
-static void lru_unlink(msb__cache_link_t *l)
+static void lru_unlink(shard_t *s, msb__cache_link_t *l)
 {
+    if (s->hand == l) {
+        s->hand = l->next;
+    }
     l->prev->next = l->next;
     l->next->prev = l->prev;
 }
 
-static void lru_push_front(shard_t *s, msb__cache_link_t *l)
+/* Insert just behind the hand: the entry the sweep reaches last. */
+static void ring_insert(shard_t *s, msb__cache_link_t *l)
 {
-    l->prev = &s->lru;
-    l->next = s->lru.next;
-    s->lru.next->prev = l;
-    s->lru.next = l;
+    msb__cache_link_t *at = s->hand;
+    l->next = at;
+    l->prev = at->prev;
+    at->prev->next = l;
+    at->prev = l;
 }
 
 static msb_cache_value_t *entry_of(msb__cache_link_t *l)
@@ -142,6 +157,7 @@ msb_status_t msb__l1_new(const msb__l1_cfg_t *cfg, msb__l1_t **out, msb_error_t 
         s->mask = INITIAL_BUCKETS - 1;
         s->lru.next = &s->lru;
         s->lru.prev = &s->lru;
+        s->hand = &s->lru;
         /* Shares of the bounds: the first shards take the remainders. */
         s->max_entries = cfg->max_entries / n + (i < cfg->max_entries % n ? 1 : 0);
         s->max_bytes = cfg->max_bytes / n + (i < cfg->max_bytes % n ? 1 : 0);
@@ -160,6 +176,7 @@ static void shard_drop_all(shard_t *s)
     }
     s->lru.next = &s->lru;
     s->lru.prev = &s->lru;
+    s->hand = &s->lru;
     memset(s->buckets, 0, (s->mask + 1) * sizeof(*s->buckets));
     s->entries = 0;
     s->bytes = 0;
@@ -207,7 +224,7 @@ static msb_cache_value_t *remove_at(shard_t *s, msb_cache_value_t **pp)
     msb_cache_value_t *e = *pp;
     *pp = e->hnext;
     e->hnext = NULL;
-    lru_unlink(&e->lru);
+    lru_unlink(s, &e->lru);
     s->entries--;
     s->bytes -= msb__cache_entry_size(e->key_len, e->len);
     return e;
@@ -247,9 +264,8 @@ msb__l1_state_t msb__l1_lookup(msb__l1_t *l1, uint64_t hash, const void *key, si
             atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
             *out = e;
         }
-        if (st != MSB__L1_MISS && s->lru.next != &e->lru) {
-            lru_unlink(&e->lru);
-            lru_push_front(s, &e->lru);
+        if (st != MSB__L1_MISS) {
+            e->referenced = 1;
         }
     }
     if (!quiet) {
@@ -289,12 +305,30 @@ static void maybe_grow(shard_t *s)
     s->mask = n - 1;
 }
 
-/* Evict from the LRU tail until `need` more bytes and one more entry fit; victims are chained
- * on *freed through hnext. */
+/* The CLOCK hand's next victim: passes over (and unmarks) referenced entries. */
+static msb_cache_value_t *next_victim(shard_t *s, uint64_t now)
+{
+    for (;;) {
+        if (s->hand == &s->lru) {
+            s->hand = s->lru.next;
+            continue;
+        }
+        msb_cache_value_t *e = entry_of(s->hand);
+        bool expired = e->stale_until != MSB__CACHE_NEVER && now >= e->stale_until;
+        if (!e->referenced || expired) {
+            return e;
+        }
+        e->referenced = 0;
+        s->hand = s->hand->next;
+    }
+}
+
+/* Evict until `need` more bytes and one more entry fit; victims are chained on *freed through
+ * hnext. */
 static void make_room(shard_t *s, size_t need, uint64_t now, msb_cache_value_t **freed)
 {
     while (s->entries > 0 && (s->entries + 1 > s->max_entries || s->bytes + need > s->max_bytes)) {
-        msb_cache_value_t *victim = entry_of(s->lru.prev);
+        msb_cache_value_t *victim = next_victim(s, now);
         bool expired = victim->stale_until != MSB__CACHE_NEVER && now >= victim->stale_until;
         remove_entry(s, victim);
         if (expired) {
@@ -327,7 +361,7 @@ bool msb__l1_link(msb__l1_t *l1, msb_cache_value_t *v, const uint64_t *epoch, bo
             pp = &s->buckets[v->hash & s->mask];
             v->hnext = *pp;
             *pp = v;
-            lru_push_front(s, &v->lru);
+            ring_insert(s, &v->lru);
             s->entries++;
             s->bytes += need;
             linked = true;

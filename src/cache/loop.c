@@ -165,7 +165,7 @@ static msb_status_t start(msb_cache_loop_t *l, op_kind_t kind, const void *key, 
     if (o == NULL) {
         return msb__err_nomem(err, "a cache operation");
     }
-    o->hash = msb__cache_hash(key, key_len);
+    o->hash = msb__cache_hash(l->cache, key, key_len);
     *out = o;
     return MSB_OK;
 }
@@ -273,7 +273,7 @@ static void write_done(void *user, msb_status_t status, const msb_error_t *err)
     if (status == MSB_OK && o->kind == OP_SET) {
         MSB__STAT_ADD(c, sets);
         if (c->l1 != NULL && o->value != NULL &&
-            msb__cache_l1_put(c, o->hash, o->key, o->key_len, o->value->bytes, o->value->len, 0,
+            msb__cache_l1_put(c, o->hash, o->key, o->key_len, msb__cache_value_bytes(o->value), o->value->len, 0,
                               &o->ttl, NULL, NULL) != MSB_OK) {
             status = msb__err(&o->err, MSB_ENOMEM, "cache: out of memory storing a value");
         }

@@ -105,7 +105,7 @@ msb_status_t msb_cache_get_many(msb_cache_t *c, size_t n, const void *const *key
     m.states = (msb__l1_state_t *)(m.values + n);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t hash = msb__cache_hash(keys[i], key_lens[i]);
+        uint64_t hash = msb__cache_hash(c, keys[i], key_lens[i]);
         if (c->l1 != NULL) {
             msb_cache_value_t *v = NULL;
             msb__l1_state_t st = msb__l1_lookup(c->l1, hash, keys[i], key_lens[i], true, &v);
@@ -229,7 +229,7 @@ msb_status_t msb_cache_set_many(msb_cache_t *c, size_t n, const void *const *key
         }
     }
     for (size_t i = 0; i < n && rc == MSB_OK && c->l1 != NULL; i++) {
-        uint64_t hash = msb__cache_hash(keys[i], key_lens[i]);
+        uint64_t hash = msb__cache_hash(c, keys[i], key_lens[i]);
         if (msb__cache_l1_put(c, hash, keys[i], key_lens[i], values[i], value_lens[i], 0,
                               &s.ttls[i], NULL, NULL) != MSB_OK) {
             rc = msb__err_nomem(err, "a cache entry");

@@ -302,7 +302,7 @@ msb_status_t msb_cache_delete(msb_cache_t *c, const void *key, size_t key_len, m
     if (rc != MSB_OK) {
         return rc;
     }
-    uint64_t hash = msb__cache_hash(key, key_len);
+    uint64_t hash = msb__cache_hash(c, key, key_len);
     MSB__STAT_ADD(c, deletes);
     if (c->drv != NULL) {
         unsigned char stack[MSG_STACK];
@@ -363,7 +363,7 @@ static void on_message(void *user, const void *msg, size_t len)
     if (m[8] == 'D' && len > MSG_HEAD) {
         const void *key = m + MSG_HEAD;
         size_t key_len = len - MSG_HEAD;
-        msb__l1_delete(c->l1, msb__cache_hash(key, key_len), key, key_len);
+        msb__l1_delete(c->l1, msb__cache_hash(c, key, key_len), key, key_len);
         MSB__STAT_ADD(c, invalidations);
     } else if (m[8] == 'C') {
         msb__l1_clear(c->l1);
