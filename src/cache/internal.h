@@ -89,6 +89,11 @@ MSB_INTERNAL msb__l1_state_t msb__l1_lookup(msb__l1_t *l1, uint64_t hash, const 
 MSB_INTERNAL bool msb__l1_link(msb__l1_t *l1, msb_cache_value_t *v, const uint64_t *epoch,
                                bool count_set);
 MSB_INTERNAL uint64_t msb__l1_epoch(msb__l1_t *l1, uint64_t hash);
+/* Replace the value of an existing entry of the same size in place, when no handle to it is out:
+ * no allocation. False when that is not possible (then link a new value). Counts a set. */
+MSB_INTERNAL bool msb__l1_overwrite(msb__l1_t *l1, uint64_t hash, const void *key, size_t key_len,
+                                    const void *value, size_t len, uint64_t fresh_until,
+                                    uint64_t stale_until);
 /* Drop the key; returns whether there was an entry. Bumps the shard's epoch either way. */
 MSB_INTERNAL bool msb__l1_delete(msb__l1_t *l1, uint64_t hash, const void *key, size_t key_len);
 MSB_INTERNAL void msb__l1_clear(msb__l1_t *l1);

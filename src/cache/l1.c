@@ -381,6 +381,29 @@ bool msb__l1_link(msb__l1_t *l1, msb_cache_value_t *v, const uint64_t *epoch, bo
     return linked;
 }
 
+bool msb__l1_overwrite(msb__l1_t *l1, uint64_t hash, const void *key, size_t key_len,
+                       const void *value, size_t len, uint64_t fresh_until, uint64_t stale_until)
+{
+    shard_t *s = shard_of(l1, hash);
+    bool done = false;
+    pthread_mutex_lock(&s->mu);
+    msb_cache_value_t *e = *find_slot(s, hash, key, key_len);
+    /* Only the table holds it (references are taken under this lock), and it is the same size:
+     * write the new value where the old one is. */
+    if (e != NULL && e->len == len && e->flags == 0 &&
+        atomic_load_explicit(&e->refs, memory_order_acquire) == 1) {
+        memcpy(e->bytes + e->key_len, value, len);
+        e->fresh_until = fresh_until;
+        e->stale_until = stale_until;
+        e->referenced = 1;
+        s->sets++;
+        s->epoch++;
+        done = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return done;
+}
+
 uint64_t msb__l1_epoch(msb__l1_t *l1, uint64_t hash)
 {
     shard_t *s = shard_of(l1, hash);

@@ -49,25 +49,33 @@ msb_status_t msb__cache_l1_put(msb_cache_t *c, uint64_t hash, const void *key, s
                                const msb__cache_ttl_t *ttl, const uint64_t *epoch,
                                msb_cache_value_t **out)
 {
+    uint64_t now = 0;
+    uint64_t fresh_until = MSB__CACHE_NEVER;
+    uint64_t stale_until = MSB__CACHE_NEVER;
+    if (ttl->fresh_ns > 0 || (c->drv != NULL && c->l1_ttl_ns > 0)) {
+        now = c->clock->monotonic_ns(c->clock);
+    }
+    if (ttl->fresh_ns > 0) {
+        fresh_until = add_sat(now, (uint64_t)ttl->fresh_ns);
+        stale_until = add_sat(fresh_until, (uint64_t)ttl->stale_ns);
+    }
+    if (c->drv != NULL && c->l1_ttl_ns > 0) {
+        uint64_t cap = add_sat(now, (uint64_t)c->l1_ttl_ns);
+        stale_until = stale_until < cap ? stale_until : cap;
+        fresh_until = fresh_until < stale_until ? fresh_until : stale_until;
+    }
+    if (c->drv == NULL && out == NULL && epoch == NULL && flags == 0 &&
+        msb__l1_overwrite(c->l1, hash, key, key_len, value, len, fresh_until, stale_until)) {
+        return MSB_OK;
+    }
     msb_cache_value_t *v = msb__cache_value_new(key, key_len, value, len);
     if (v == NULL) {
         return MSB_ENOMEM;
     }
     v->hash = hash;
     v->flags = flags;
-    uint64_t now = 0;
-    if (ttl->fresh_ns > 0 || (c->drv != NULL && c->l1_ttl_ns > 0)) {
-        now = c->clock->monotonic_ns(c->clock);
-    }
-    if (ttl->fresh_ns > 0) {
-        v->fresh_until = add_sat(now, (uint64_t)ttl->fresh_ns);
-        v->stale_until = add_sat(v->fresh_until, (uint64_t)ttl->stale_ns);
-    }
-    if (c->drv != NULL && c->l1_ttl_ns > 0) {
-        uint64_t cap = add_sat(now, (uint64_t)c->l1_ttl_ns);
-        v->stale_until = v->stale_until < cap ? v->stale_until : cap;
-        v->fresh_until = v->fresh_until < v->stale_until ? v->fresh_until : v->stale_until;
-    }
+    v->fresh_until = fresh_until;
+    v->stale_until = stale_until;
     if (out != NULL) {
         *out = msb_cache_value_retain(v);
     }
