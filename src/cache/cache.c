@@ -359,8 +359,8 @@ msb_status_t msb_cache_get_copy(msb_cache_t *c, const void *key, size_t key_len,
     }
     *len = v->len;
     if (v->len > cap) {
-        rc = msb__err(err, MSB_ETOOBIG, "cache: value of %zu bytes does not fit in %zu", (size_t)v->len,
-                      cap);
+        rc = msb__err(err, MSB_ETOOBIG, "cache: value of %zu bytes does not fit in %zu",
+                      (size_t)v->len, cap);
     } else if (v->len > 0) {
         memcpy(buf, msb__cache_value_bytes(v), v->len);
     }

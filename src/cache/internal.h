@@ -36,11 +36,11 @@ struct msb_cache_value {
     uint32_t key_len;
     uint32_t len; /* value bytes */
     uint8_t flags;
-    uint8_t referenced; /* CLOCK: used since the hand last passed */
-    uint64_t fresh_until; /* clock ns; MSB__CACHE_NEVER: no expiry */
-    uint64_t stale_until; /* >= fresh_until: dropped after this */
-    msb__cache_link_t lru;  /* the shard's CLOCK ring */
-    char bytes[];           /* key, value, NUL: the header and the key share cache lines */
+    uint8_t referenced;    /* CLOCK: used since the hand last passed */
+    uint64_t fresh_until;  /* clock ns; MSB__CACHE_NEVER: no expiry */
+    uint64_t stale_until;  /* >= fresh_until: dropped after this */
+    msb__cache_link_t lru; /* the shard's CLOCK ring */
+    char bytes[];          /* key, value, NUL: the header and the key share cache lines */
 };
 
 MSB_INTERNAL msb_cache_value_t *msb__cache_value_new(const void *key, size_t key_len,

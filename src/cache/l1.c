@@ -24,7 +24,7 @@
 typedef struct shard {
     pthread_mutex_t mu;
     msb_cache_value_t **buckets;
-    size_t mask;           /* buckets - 1 */
+    size_t mask;             /* buckets - 1 */
     msb__cache_link_t lru;   /* the ring's sentinel */
     msb__cache_link_t *hand; /* the next entry the sweep looks at (or the sentinel) */
     size_t entries;

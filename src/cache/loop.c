@@ -11,11 +11,20 @@
 
 op_t *msb__cache_op_new(msb_cache_loop_t *l, op_kind_t kind, const void *key, size_t key_len)
 {
-    op_t *o = msb__malloc(sizeof(*o) + key_len);
-    if (o == NULL) {
-        return NULL;
+    bool slot = key_len <= OP_KEY_SLOT;
+    op_t *o = NULL;
+    if (slot && l->spare != NULL) {
+        o = l->spare;
+        l->spare = o->next;
+        l->nspare--;
+    } else {
+        o = msb__malloc(sizeof(*o) + (slot ? OP_KEY_SLOT : key_len));
+        if (o == NULL) {
+            return NULL;
+        }
     }
     memset(o, 0, sizeof(*o));
+    o->slot = slot;
     o->loop = l;
     o->kind = kind;
     o->key_len = key_len;
@@ -40,16 +49,27 @@ void msb__cache_op_drop(op_t *o)
         o->pnext->pprev = o->pprev;
     }
     msb_cache_value_release(o->value);
-    msb__free(o);
+    if (o->slot && l->nspare < OP_SPARE_MAX) {
+        o->next = l->spare;
+        l->spare = o;
+        l->nspare++;
+    } else {
+        msb__free(o);
+    }
+}
+
+static void set_status(op_t *o, msb_status_t status)
+{
+    o->status = status;
+    if (status != MSB_OK && status != MSB_ENOTFOUND && o->err.code == MSB_OK) {
+        msb__err(&o->err, status, "cache: %s", msb_strerror(status));
+    }
 }
 
 void msb__cache_op_complete(op_t *o, msb_status_t status)
 {
     msb_cache_loop_t *l = o->loop;
-    o->status = status;
-    if (status != MSB_OK && status != MSB_ENOTFOUND && o->err.code == MSB_OK) {
-        msb__err(&o->err, status, "cache: %s", msb_strerror(status));
-    }
+    set_status(o, status);
     o->next = NULL;
     if (l->done_tail != NULL) {
         l->done_tail->next = o;
@@ -72,6 +92,11 @@ static void deliver_one(op_t *o)
 
 static void really_free(msb_cache_loop_t *l)
 {
+    while (l->spare != NULL) {
+        op_t *o = l->spare;
+        l->spare = o->next;
+        msb__free(o);
+    }
     event_free(l->done_ev);
     msb__free(l);
 }
@@ -91,6 +116,19 @@ static void deliver(msb_cache_loop_t *l)
     l->depth--;
     if (l->freeing && l->depth == 0) {
         really_free(l);
+    }
+}
+
+void msb__cache_op_finish_now(op_t *o, msb_status_t status)
+{
+    msb_cache_loop_t *l = o->loop;
+    set_status(o, status);
+    l->depth++;
+    deliver_one(o);
+    msb__cache_op_drop(o);
+    l->depth--;
+    if (l->freeing && l->depth == 0) {
+        deliver(l); /* what the free queued, then the free itself */
     }
 }
 
@@ -209,7 +247,7 @@ static void get_done(void *user, msb_status_t status, const msb_error_t *err)
             MSB__STAT_ADD(c, misses);
         }
     }
-    msb__cache_op_complete(o, status);
+    msb__cache_op_finish_now(o, status);
 }
 
 msb_status_t msb_cache_loop_get(msb_cache_loop_t *l, const void *key, size_t key_len,
@@ -273,14 +311,14 @@ static void write_done(void *user, msb_status_t status, const msb_error_t *err)
     if (status == MSB_OK && o->kind == OP_SET) {
         MSB__STAT_ADD(c, sets);
         if (c->l1 != NULL && o->value != NULL &&
-            msb__cache_l1_put(c, o->hash, o->key, o->key_len, msb__cache_value_bytes(o->value), o->value->len, 0,
-                              &o->ttl, NULL, NULL) != MSB_OK) {
+            msb__cache_l1_put(c, o->hash, o->key, o->key_len, msb__cache_value_bytes(o->value),
+                              o->value->len, 0, &o->ttl, NULL, NULL) != MSB_OK) {
             status = msb__err(&o->err, MSB_ENOMEM, "cache: out of memory storing a value");
         }
     }
     msb_cache_value_release(o->value);
     o->value = NULL;
-    msb__cache_op_complete(o, status);
+    msb__cache_op_finish_now(o, status);
 }
 
 /* Encode the value and the invalidation message and send the SET. */

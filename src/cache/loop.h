@@ -28,11 +28,14 @@ typedef struct op {
     uint64_t epoch;
     msb__cache_ttl_t ttl;
     bool in_driver; /* the backend owes a completion */
+    bool slot;      /* allocated with room for OP_KEY_SLOT key bytes: reusable */
     size_t key_len;
     char key[];
 } op_t;
 
 #define LFLIGHT_BUCKETS 64
+#define OP_KEY_SLOT     48 /* keys up to this long use recycled operations */
+#define OP_SPARE_MAX    1024
 
 struct msb_cache_loop {
     msb_cache_t *cache;
@@ -42,6 +45,8 @@ struct msb_cache_loop {
     op_t *done_head;
     op_t *done_tail;
     op_t *pending; /* every op not yet delivered */
+    op_t *spare;   /* finished operations kept for reuse (linked by next) */
+    unsigned nspare;
     lflight_t *flights[LFLIGHT_BUCKETS];
     int depth;
     bool freeing;
@@ -68,6 +73,9 @@ MSB_INTERNAL op_t *msb__cache_op_new(msb_cache_loop_t *l, op_kind_t kind, const 
 /* Queue the op's callback (status/value/err already set) to run from the loop. */
 MSB_INTERNAL void msb__cache_op_complete(op_t *o, msb_status_t status);
 MSB_INTERNAL void msb__cache_op_drop(op_t *o);
+/* Run the op's callback now: for completions that come from the loop (a backend's reply),
+ * never from inside the call that started the op. */
+MSB_INTERNAL void msb__cache_op_finish_now(op_t *o, msb_status_t status);
 /* Start a get_or_load (loop_load.c). */
 MSB_INTERNAL msb_status_t msb__cache_loop_load(msb_cache_loop_t *l, op_t *o,
                                                msb_cache_async_load_fn load, void *load_user,

@@ -4,6 +4,7 @@
  * so concurrent requests are pipelined. A SET or DEL with an invalidation message sends a
  * PUBLISH right behind it and completes when both replies are in.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,12 +12,18 @@
 #include "core/alloc.h"
 #include "core/error.h"
 
+typedef struct areq areq_t;
+
 typedef struct cache_loop {
     msb__cache_redis_t *r;
     msb__redis_async_t *conn;
+    areq_t *spare; /* finished requests kept for reuse (no malloc per command) */
+    unsigned nspare;
 } cache_loop_t;
 
-typedef struct areq {
+#define SPARE_MAX 1024
+
+struct areq {
     msb__redis_req_t req; /* the GET, SET or DEL */
     msb__redis_req_t pub; /* the PUBLISH, when there is one */
     cache_loop_t *loop;
@@ -25,8 +32,9 @@ typedef struct areq {
     void *user;
     int outstanding;
     msb_status_t status;
+    areq_t *next_spare;
     msb_error_t err;
-} areq_t;
+};
 
 msb_status_t msb__cache_redis_loop_open(void *h, struct event_base *base, void **out,
                                         msb_error_t *err)
@@ -57,7 +65,23 @@ void msb__cache_redis_loop_close(void *loop)
     cache_loop_t *l = loop;
     if (l != NULL) {
         msb__redis_async_free(l->conn);
+        while (l->spare != NULL) {
+            areq_t *q = l->spare;
+            l->spare = q->next_spare;
+            msb__free(q);
+        }
         msb__free(l);
+    }
+}
+
+static void areq_release(cache_loop_t *l, areq_t *q)
+{
+    if (l->nspare < SPARE_MAX) {
+        q->next_spare = l->spare;
+        l->spare = q;
+        l->nspare++;
+    } else {
+        msb__free(q);
     }
 }
 
@@ -109,8 +133,9 @@ static void one_done(areq_t *q, msb_status_t status, const msb_error_t *err)
     if (--q->outstanding > 0) {
         return;
     }
+    cache_loop_t *l = q->loop;
     q->done(q->user, q->status, q->status == MSB_OK ? NULL : &q->err);
-    msb__free(q);
+    areq_release(l, q);
 }
 
 static void on_main_done(msb__redis_req_t *req, msb_status_t status, const msb_error_t *err)
@@ -126,7 +151,16 @@ static void on_pub_done(msb__redis_req_t *req, msb_status_t status, const msb_er
 static areq_t *areq_new(cache_loop_t *l, msb__cache_bytes_cb on_bytes, msb__cache_adone_cb done,
                         void *user)
 {
-    areq_t *q = msb__calloc(1, sizeof(*q));
+    areq_t *q = l->spare;
+    if (q != NULL) {
+        l->spare = q->next_spare;
+        l->nspare--;
+        memset(q, 0, offsetof(areq_t, err));
+        q->err.code = MSB_OK;
+        q->err.message[0] = '\0';
+    } else {
+        q = msb__calloc(1, sizeof(*q));
+    }
     if (q == NULL) {
         return NULL;
     }
@@ -141,20 +175,80 @@ static areq_t *areq_new(cache_loop_t *l, msb__cache_bytes_cb on_bytes, msb__cach
     return q;
 }
 
+/* A command in RESP: "*N\r\n" then "$len\r\narg\r\n" per argument, in `stack` when it fits
+ * (else a new buffer, *heap). NULL: out of memory. */
+static char *resp(int argc, const char **argv, const size_t *lens, char *stack, size_t cap,
+                  char **heap, size_t *len)
+{
+    size_t need = 16;
+    for (int i = 0; i < argc; i++) {
+        need += lens[i] + 24;
+    }
+    char *p = stack;
+    *heap = NULL;
+    if (need > cap) {
+        *heap = msb__malloc(need);
+        if (*heap == NULL) {
+            return NULL;
+        }
+        p = *heap;
+    }
+    size_t n = 0;
+    p[n++] = '*';
+    p[n++] = (char)('0' + argc); /* at most 5 arguments */
+    p[n++] = '\r';
+    p[n++] = '\n';
+    for (int i = 0; i < argc; i++) {
+        char num[24];
+        size_t k = sizeof(num);
+        size_t v = lens[i];
+        do {
+            num[--k] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v > 0);
+        p[n++] = '$';
+        memcpy(p + n, num + k, sizeof(num) - k);
+        n += sizeof(num) - k;
+        p[n++] = '\r';
+        p[n++] = '\n';
+        memcpy(p + n, argv[i], lens[i]);
+        n += lens[i];
+        p[n++] = '\r';
+        p[n++] = '\n';
+    }
+    *len = n;
+    return p;
+}
+
+static msb_status_t send_one(cache_loop_t *l, msb__redis_req_t *req, int argc, const char **argv,
+                             const size_t *lens, msb_error_t *err)
+{
+    char stack[1024];
+    char *heap = NULL;
+    size_t len = 0;
+    const char *cmd = resp(argc, argv, lens, stack, sizeof(stack), &heap, &len);
+    if (cmd == NULL) {
+        return msb__err_nomem(err, "a Redis command");
+    }
+    msb_status_t rc = msb__redis_async_send_resp(l->conn, req, cmd, len, err);
+    msb__free(heap);
+    return rc;
+}
+
 /* Send the main command (and the PUBLISH); on failure nothing will run. */
 static msb_status_t send_req(cache_loop_t *l, areq_t *q, int argc, const char **argv,
                              const size_t *lens, const void *msg, size_t msg_len, msb_error_t *err)
 {
-    msb_status_t rc = msb__redis_async_send(l->conn, &q->req, argc, argv, lens, err);
+    msb_status_t rc = send_one(l, &q->req, argc, argv, lens, err);
     if (rc != MSB_OK) {
-        msb__free(q);
+        areq_release(l, q);
         return rc;
     }
     q->outstanding = 1;
     if (msg != NULL) {
         const char *pargv[] = {"PUBLISH", l->r->channel, msg};
         size_t plens[] = {7, l->r->channel_len, msg_len};
-        if (msb__redis_async_send(l->conn, &q->pub, 3, pargv, plens, NULL) == MSB_OK) {
+        if (send_one(l, &q->pub, 3, pargv, plens, NULL) == MSB_OK) {
             q->outstanding = 2;
         } else {
             msb__err(&q->err, MSB_EUNAVAIL, "redis %s: cannot send the invalidation", l->r->where);
