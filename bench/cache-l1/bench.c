@@ -14,8 +14,8 @@
 
 #include "msb/cache.h"
 
-#define KEY_SPACE 100000
-#define PRESENT 90000
+#define KEY_SPACE  100000
+#define PRESENT    90000
 #define VALUE_SIZE 64
 
 static msb_cache_t *cache;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "msb/cache.h"
+#include "msb/cache_loop.h"
 
 #define KEYSPACE 100000
 

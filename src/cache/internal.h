@@ -11,7 +11,7 @@
 
 #include "cache/driver.h"
 #include "core/common.h"
-#include "msb/cache.h"
+#include "msb/cache_loop.h"
 
 #define MSB__CACHE_NEVER UINT64_MAX
 

@@ -1,6 +1,6 @@
 /* The cache on an event loop: shared by loop.c (handle, get/set/delete) and loop_load.c. */
-#ifndef MSB_CACHE_LOOP_H
-#define MSB_CACHE_LOOP_H
+#ifndef MSB_CACHE_LOOP_INTERNAL_H
+#define MSB_CACHE_LOOP_INTERNAL_H
 
 #include <event2/event.h>
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "integration/harness.h"
-#include "msb/cache.h"
+#include "msb/cache_loop.h"
 #include "redis/redis.h"
 
 static char prefix[96];

@@ -12,8 +12,8 @@
 #include "msb/cache.h"
 
 #define THREADS 8
-#define ROUNDS 200
-#define KEYS 3
+#define ROUNDS  200
+#define KEYS    3
 
 static msb_cache_t *cache;
 static pthread_barrier_t start;

@@ -13,11 +13,11 @@
 
 #include "msb/cache.h"
 
-#define THREADS 4
-#define OPS 40000
-#define KEYS 512
+#define THREADS     4
+#define OPS         40000
+#define KEYS        512
 #define MAX_ENTRIES 128
-#define MAX_BYTES (64 * 1024)
+#define MAX_BYTES   (64 * 1024)
 
 static msb_cache_t *cache;
 static msb_clock_t *clk;

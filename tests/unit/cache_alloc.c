@@ -4,7 +4,7 @@
 #include <event2/event.h>
 #include <string.h>
 
-#include "msb/cache.h"
+#include "msb/cache_loop.h"
 #include "support/failing_alloc.h"
 
 static msb_status_t load(void *user, const void *key, size_t key_len, msb_cache_fill_t *fill,

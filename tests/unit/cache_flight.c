@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "msb/cache.h"
+#include "msb/cache_loop.h"
 
 #define CALLERS 1000
 

@@ -70,6 +70,17 @@ MSB_INTERNAL msb_status_t msb__dss_ensure(msb__dss_t *s, const char *coll, msb_e
 /* Run SELECT doc … and append each row (projected) to r. */
 MSB_INTERNAL msb_status_t msb__dss_collect(msb__dss_t *s, msb__dsq_t *q, const json_t *projection,
                                            msb_docstore_result_t *r, msb_error_t *err);
+/* Run a statement that returns nothing; *changes (optional) gets the rows it changed. */
+MSB_INTERNAL msb_status_t msb__dss_run(msb__dss_t *s, msb__dsq_t *q, int64_t *changes,
+                                       msb_error_t *err);
+/* sqlite3_exec of fixed SQL. */
+MSB_INTERNAL msb_status_t msb__dss_exec(msb__dss_t *s, const char *sql, msb_error_t *err);
+MSB_INTERNAL msb_status_t msb__dss_index(void *h, const char *coll, const char *keys, bool unique,
+                                         msb_error_t *err);
+MSB_INTERNAL msb_status_t msb__dss_search(void *h, const char *coll, const char *text,
+                                          const char *const *fields, size_t nfields,
+                                          const char *filter, const msb_docstore_find_opts_t *o,
+                                          msb_docstore_result_t *r, msb_error_t *err);
 MSB_INTERNAL msb_status_t msb__dss_aggregate(void *h, const char *coll, const char *pipeline,
                                              msb_docstore_result_t *r, msb_error_t *err);
 MSB_INTERNAL msb_status_t msb__dss_update(void *h, const char *coll, const char *filter,
