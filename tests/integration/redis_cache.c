@@ -154,8 +154,8 @@ Test(redis_cache, pipelined_many)
 {
     msb_cache_t *c = make(false);
     enum { N = 200 };
-    static char kbuf[N][16];
-    static char vbuf[N][16];
+    static char kbuf[N][24];
+    static char vbuf[N][24];
     const void *keys[N];
     const void *vals[N];
     size_t klens[N];

@@ -57,7 +57,7 @@ static void *worker(void *arg)
     for (int r = 0; r < ROUNDS; r++) {
         pthread_barrier_wait(&start);
         for (int k = 0; k < KEYS; k++) {
-            char key[8];
+            char key[16];
             snprintf(key, sizeof(key), "key%d", k);
             msb_cache_value_t *v = NULL;
             msb_error_t err;

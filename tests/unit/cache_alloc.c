@@ -29,7 +29,7 @@ static msb_status_t scenario(void)
     if (rc != MSB_OK) {
         return rc;
     }
-    char key[8];
+    char key[16];
     for (int i = 0; i < 8 && rc == MSB_OK; i++) {
         snprintf(key, sizeof(key), "k%d", i);
         rc = msb_cache_set(c, key, strlen(key), "value", 5, 0, NULL);
