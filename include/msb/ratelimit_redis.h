@@ -38,7 +38,8 @@ struct event_base;
 
 /** @brief What decides while Redis cannot be reached. @since 0.1 */
 typedef enum msb_ratelimit_failure {
-    /** An in-process keyed limiter with the limit divided by `local_divisor` (default). */
+    /** An in-process keyed limiter with the limit divided by `local_divisor` (default). A
+     *  request for more permits than the fallback's burst is denied until Redis returns. */
     MSB_RATELIMIT_FAIL_LOCAL = 0,
     /** Allow every request. */
     MSB_RATELIMIT_FAIL_OPEN = 1,

@@ -84,6 +84,11 @@ msb_status_t msb__rlr_policy(msb_ratelimit_redis_t *rl, const void *key, size_t 
     size_t flen = fallback_key(key, len, buf);
     msb_status_t rc = msb_ratelimit_keyed_take(rl->local, buf, flen, n, res);
     res->source = MSB_RATELIMIT_SOURCE_FALLBACK;
+    if (rc == MSB_ERANGE) {
+        /* more than the fallback's share of the burst: only Redis can grant it */
+        rc = MSB_EREJECTED;
+        res->retry_after_ns = retry_in > MSB_MSEC ? retry_in : MSB_MSEC;
+    }
     return rc;
 }
 

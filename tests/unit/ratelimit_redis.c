@@ -174,6 +174,12 @@ Test(ratelimit_redis, local_divisor_shares_the_limit)
     cr_assert_eq(msb_ratelimit_redis_take(rl, "k", 1, 1, &res), MSB_OK);
     cr_assert_eq(res.limit, 1);
     cr_assert_eq(msb_ratelimit_redis_take(rl, "k", 1, 1, &res), MSB_EREJECTED);
+    /* 2 permits fit the limit's burst of 3 but not the fallback's share: denied until Redis is
+     * back (not MSB_ERANGE: Redis could grant them) */
+    cr_assert_eq(msb_ratelimit_redis_take(rl, "other", 5, 2, &res), MSB_EREJECTED);
+    cr_assert_eq(res.source, MSB_RATELIMIT_SOURCE_FALLBACK);
+    cr_assert(res.retry_after_ns > 4 * MSB_SEC, "until the next attempt: %lld",
+              (long long)res.retry_after_ns);
     msb_ratelimit_redis_free(rl);
 }
 
