@@ -44,6 +44,8 @@
 
 MSB_BEGIN_DECLS
 
+struct msb_metrics;
+
 /** @brief A cache (opaque): in-process, Redis, or two-tier. @since 0.1 */
 typedef struct msb_cache msb_cache_t;
 
@@ -112,6 +114,12 @@ typedef struct msb_cache_opts {
      */
     int (*executor)(void (*run)(void *arg), void *arg, void *executor_user);
     void *executor_user; /**< passed to `executor` */
+    /** Optional: a metrics registry; the cache's counters are exported through a collector
+     *  read at each scrape (no cost on the hot path). Must outlive the cache. */
+    struct msb_metrics *metrics;
+    /** Names of the exported families: `<prefix>_hits_total{tier}`, `<prefix>_misses_total`, …
+     *  (default "msb_cache"; give each cache of one registry its own). */
+    const char *metrics_prefix;
 } msb_cache_opts_t;
 
 /** Default options: in-process, 100000 entries, 64 MiB, 64 shards, TTL jitter 10%. */
@@ -122,7 +130,7 @@ typedef struct msb_cache_opts {
         .shards = 0, .default_ttl_ns = 0, .ttl_jitter = 0.1, .stale_ns = 0, .negative_ttl_ns = 0,  \
         .clock = NULL, .prefix = NULL, .channel = NULL, .pool_size = 8,                            \
         .connect_timeout_ns = MSB_SEC, .timeout_ns = MSB_SEC, .l1_ttl_ns = 0, .executor = NULL,    \
-        .executor_user = NULL                                                                      \
+        .executor_user = NULL, .metrics = NULL, .metrics_prefix = "msb_cache"                      \
     }
 
 /**

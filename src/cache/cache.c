@@ -146,6 +146,8 @@ static void read_opts(const msb_cache_opts_t *in, msb_cache_opts_t *o)
     TAKE(l1_ttl_ns)
     TAKE(executor)
     TAKE(executor_user)
+    TAKE(metrics)
+    TAKE(metrics_prefix)
 #undef TAKE
 }
 
@@ -201,6 +203,7 @@ void msb_cache_free(msb_cache_t *c)
     if (c == NULL) {
         return;
     }
+    msb__cache_metrics_stop(c);
     if (c->jobs_init) {
         pthread_mutex_lock(&c->jobs_mu);
         while (c->jobs > 0) {
@@ -266,6 +269,10 @@ msb_status_t msb_cache_new(const msb_cache_opts_t *opts, msb_cache_t **out, msb_
     }
     if (rc == MSB_OK && !memory && o->two_tier) {
         rc = msb__cache_sub_start(c, err);
+    }
+    if (rc == MSB_OK && o->metrics != NULL) {
+        rc = msb__cache_metrics_start(
+            c, o->metrics, o->metrics_prefix != NULL ? o->metrics_prefix : "msb_cache", err);
     }
     if (rc != MSB_OK) {
         msb_cache_free(c);

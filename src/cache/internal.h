@@ -163,6 +163,9 @@ struct msb_cache {
     int64_t l1_ttl_ns;
     int (*executor)(void (*run)(void *arg), void *arg, void *executor_user);
     void *executor_user;
+    struct msb_metrics *metrics; /* the registry of our collector, or NULL */
+    struct msb_metrics_collector *collector;
+    char metrics_prefix[64];
     pthread_mutex_t jobs_mu; /* refreshes handed to the executor and not finished */
     pthread_cond_t jobs_cv;
     unsigned jobs;
@@ -214,6 +217,10 @@ MSB_INTERNAL msb_status_t msb__cache_store(msb_cache_t *c, uint64_t hash, const 
                                            uint8_t flags, const msb__cache_ttl_t *ttl,
                                            msb_cache_value_t **out, msb_error_t *err);
 MSB_INTERNAL msb_status_t msb__cache_sub_start(msb_cache_t *c, msb_error_t *err);
+/* Register the cache's collector with a metrics registry (metrics.c); stop removes it. */
+MSB_INTERNAL msb_status_t msb__cache_metrics_start(msb_cache_t *c, struct msb_metrics *reg,
+                                                   const char *prefix, msb_error_t *err);
+MSB_INTERNAL void msb__cache_metrics_stop(msb_cache_t *c);
 
 /* The fill a loader writes into. */
 struct msb_cache_fill {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "msb/cache.h"
+#include "msb/metrics.h"
 
 static msb_cache_t *make(size_t max_entries, size_t max_bytes, unsigned shards)
 {
@@ -261,4 +262,34 @@ Test(cache_l1, clear_local)
     cr_assert_str_eq(msb_cache_value_data(v), "3");
     msb_cache_value_release(v);
     msb_cache_free(c);
+}
+
+Test(cache_l1, counters_exported_through_metrics)
+{
+    msb_metrics_t *reg = NULL;
+    cr_assert_eq(msb_metrics_new(NULL, &reg, NULL), MSB_OK);
+    msb_cache_opts_t o = MSB_CACHE_OPTS_INIT;
+    o.metrics = reg;
+    o.metrics_prefix = "app_cache";
+    msb_cache_t *c = NULL;
+    msb_error_t err;
+    cr_assert_eq(msb_cache_new(&o, &c, &err), MSB_OK, "%s", err.message);
+    put(c, "a", "1");
+    cr_assert(has(c, "a", "1"));
+    cr_assert_not(has(c, "b", NULL));
+    char *text = NULL;
+    cr_assert_eq(msb_metrics_render(reg, MSB_METRICS_FORMAT_TEXT, &text, NULL, &err), MSB_OK, "%s",
+                 err.message);
+    cr_assert(strstr(text, "app_cache_hits_total{tier=\"l1\"} 1") != NULL, "%s", text);
+    cr_assert(strstr(text, "app_cache_misses_total 1") != NULL, "%s", text);
+    cr_assert(strstr(text, "app_cache_sets_total 1") != NULL, "%s", text);
+    cr_assert(strstr(text, "app_cache_entries 1") != NULL, "%s", text);
+    msb_metrics_text_free(text);
+    msb_cache_free(c);
+    cr_assert_eq(msb_metrics_render(reg, MSB_METRICS_FORMAT_TEXT, &text, NULL, &err), MSB_OK);
+    cr_assert(strstr(text, "app_cache") == NULL, "the collector leaves with its cache");
+    msb_metrics_text_free(text);
+    o.metrics_prefix = "";
+    cr_assert_eq(msb_cache_new(&o, &c, &err), MSB_EINVAL);
+    msb_metrics_free(reg);
 }
