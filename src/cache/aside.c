@@ -314,11 +314,12 @@ msb_status_t msb_cache_write_through(msb_cache_t *c, const void *key, size_t key
     if (rc == MSB_OK) {
         rc = msb__cache_ttl(c, ttl_ns, false, &ttl, err);
     }
-    if (rc == MSB_OK && store == NULL) {
-        rc = msb__err(err, MSB_EINVAL, "cache: NULL store function");
-    }
     if (rc != MSB_OK) {
         return rc;
+    }
+    if (store == NULL) {
+        msb__err(err, MSB_EINVAL, "cache: NULL store function");
+        return MSB_EINVAL;
     }
     msb_error_t serr = MSB_ERROR_INIT;
     rc = store(user, key, key_len, value, value_len, &serr);

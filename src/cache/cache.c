@@ -17,11 +17,13 @@ msb_status_t msb__cache_check_key(const msb_cache_t *c, const void *key, size_t 
                                   msb_error_t *err)
 {
     if (key == NULL || key_len == 0) {
-        return msb__err(err, MSB_EINVAL, "cache: empty key");
+        msb__err(err, MSB_EINVAL, "cache: empty key");
+        return MSB_EINVAL;
     }
     if (key_len > c->max_key_len) {
-        return msb__err(err, MSB_ETOOBIG, "cache: key of %zu bytes exceeds max_key_len %zu",
-                        key_len, c->max_key_len);
+        msb__err(err, MSB_ETOOBIG, "cache: key of %zu bytes exceeds max_key_len %zu", key_len,
+                 c->max_key_len);
+        return MSB_ETOOBIG;
     }
     return MSB_OK;
 }
@@ -137,6 +139,7 @@ static void read_opts(const msb_cache_opts_t *in, msb_cache_opts_t *o)
     TAKE(ttl_jitter)
     TAKE(stale_ns)
     TAKE(negative_ttl_ns)
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): the pointer field's own size
     TAKE(clock)
     TAKE(prefix)
     TAKE(channel)
@@ -146,6 +149,7 @@ static void read_opts(const msb_cache_opts_t *in, msb_cache_opts_t *o)
     TAKE(l1_ttl_ns)
     TAKE(executor)
     TAKE(executor_user)
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): the pointer field's own size
     TAKE(metrics)
     TAKE(metrics_prefix)
 #undef TAKE

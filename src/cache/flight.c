@@ -45,8 +45,8 @@ msb_status_t msb__flights_new(unsigned shards, msb__flights_t **out, msb_error_t
         msb__free(f);
         return msb__err_nomem(err, "a cache's single-flight table");
     }
-    uintptr_t p = ((uintptr_t)f->raw + MSB_CACHELINE - 1) & ~(uintptr_t)(MSB_CACHELINE - 1);
-    f->shards = (fshard_t *)p;
+    size_t pad = (size_t)(-(uintptr_t)f->raw) & (MSB_CACHELINE - 1);
+    f->shards = (fshard_t *)(void *)((char *)f->raw + pad);
     f->mask = shards - 1;
     for (unsigned i = 0; i < shards; i++) {
         pthread_mutex_init(&f->shards[i].mu, NULL);

@@ -138,12 +138,12 @@ msb_status_t msb__l1_new(const msb__l1_cfg_t *cfg, msb__l1_t **out, msb_error_t 
         msb__free(l1);
         return msb__err_nomem(err, "the shards of a cache");
     }
-    uintptr_t p = ((uintptr_t)l1->raw + MSB_CACHELINE - 1) & ~(uintptr_t)(MSB_CACHELINE - 1);
-    l1->shards = (shard_t *)p;
+    size_t pad = (size_t)(-(uintptr_t)l1->raw) & (MSB_CACHELINE - 1);
+    l1->shards = (shard_t *)(void *)((char *)l1->raw + pad);
     for (unsigned i = 0; i < n; i++) {
         shard_t *s = &l1->shards[i];
         memset(s, 0, sizeof(*s));
-        s->buckets = msb__calloc(INITIAL_BUCKETS, sizeof(*s->buckets));
+        s->buckets = msb__calloc(INITIAL_BUCKETS, sizeof(void *));
         if (s->buckets == NULL) {
             for (unsigned j = 0; j < i; j++) {
                 pthread_mutex_destroy(&l1->shards[j].mu);
@@ -177,7 +177,7 @@ static void shard_drop_all(shard_t *s)
     s->lru.next = &s->lru;
     s->lru.prev = &s->lru;
     s->hand = &s->lru;
-    memset(s->buckets, 0, (s->mask + 1) * sizeof(*s->buckets));
+    memset(s->buckets, 0, (s->mask + 1) * sizeof(void *));
     s->entries = 0;
     s->bytes = 0;
 }
@@ -287,7 +287,7 @@ static void maybe_grow(shard_t *s)
         return;
     }
     size_t n = (s->mask + 1) * 2;
-    msb_cache_value_t **nb = msb__calloc(n, sizeof(*nb));
+    msb_cache_value_t **nb = msb__calloc(n, sizeof(void *));
     if (nb == NULL) {
         return;
     }

@@ -189,11 +189,14 @@ void msb_cache_loop_free(msb_cache_loop_t *l)
 static msb_status_t start(msb_cache_loop_t *l, op_kind_t kind, const void *key, size_t key_len,
                           op_t **out, msb_error_t *err)
 {
+    *out = NULL;
     if (l == NULL) {
-        return msb__err(err, MSB_EINVAL, "cache: NULL loop handle");
+        msb__err(err, MSB_EINVAL, "cache: NULL loop handle");
+        return MSB_EINVAL;
     }
     if (l->freeing) {
-        return msb__err(err, MSB_ECLOSED, "cache: the loop handle is being freed");
+        msb__err(err, MSB_ECLOSED, "cache: the loop handle is being freed");
+        return MSB_ECLOSED;
     }
     msb_status_t rc = msb__cache_check_key(l->cache, key, key_len, err);
     if (rc != MSB_OK) {
@@ -201,7 +204,8 @@ static msb_status_t start(msb_cache_loop_t *l, op_kind_t kind, const void *key, 
     }
     op_t *o = msb__cache_op_new(l, kind, key, key_len);
     if (o == NULL) {
-        return msb__err_nomem(err, "a cache operation");
+        msb__err_nomem(err, "a cache operation");
+        return MSB_ENOMEM;
     }
     o->hash = msb__cache_hash(l->cache, key, key_len);
     *out = o;
@@ -255,8 +259,8 @@ msb_status_t msb_cache_loop_get(msb_cache_loop_t *l, const void *key, size_t key
 {
     op_t *o = NULL;
     msb_status_t rc = start(l, OP_GET, key, key_len, &o, err);
-    if (rc != MSB_OK) {
-        return rc;
+    if (rc != MSB_OK || o == NULL) {
+        return rc != MSB_OK ? rc : MSB_EINTERNAL;
     }
     o->gcb = cb;
     o->user = user;
@@ -366,8 +370,11 @@ msb_status_t msb_cache_loop_set(msb_cache_loop_t *l, const void *key, size_t key
                                 const void *value, size_t value_len, int64_t ttl_ns,
                                 msb_cache_done_cb cb, void *user, msb_error_t *err)
 {
-    msb_status_t rc = l != NULL ? msb__cache_check_value(l->cache, value, value_len, err)
-                                : msb__err(err, MSB_EINVAL, "cache: NULL loop handle");
+    if (l == NULL) {
+        msb__err(err, MSB_EINVAL, "cache: NULL loop handle");
+        return MSB_EINVAL;
+    }
+    msb_status_t rc = msb__cache_check_value(l->cache, value, value_len, err);
     msb__cache_ttl_t ttl;
     if (rc == MSB_OK) {
         rc = msb__cache_ttl(l->cache, ttl_ns, false, &ttl, err);
@@ -376,8 +383,8 @@ msb_status_t msb_cache_loop_set(msb_cache_loop_t *l, const void *key, size_t key
     if (rc == MSB_OK) {
         rc = start(l, OP_SET, key, key_len, &o, err);
     }
-    if (rc != MSB_OK) {
-        return rc;
+    if (rc != MSB_OK || o == NULL) {
+        return rc != MSB_OK ? rc : MSB_EINTERNAL;
     }
     o->dcb = cb;
     o->user = user;
@@ -407,8 +414,8 @@ msb_status_t msb_cache_loop_delete(msb_cache_loop_t *l, const void *key, size_t 
 {
     op_t *o = NULL;
     msb_status_t rc = start(l, OP_DEL, key, key_len, &o, err);
-    if (rc != MSB_OK) {
-        return rc;
+    if (rc != MSB_OK || o == NULL) {
+        return rc != MSB_OK ? rc : MSB_EINTERNAL;
     }
     o->dcb = cb;
     o->user = user;
@@ -458,8 +465,8 @@ msb_status_t msb_cache_loop_get_or_load(msb_cache_loop_t *l, const void *key, si
     }
     op_t *o = NULL;
     msb_status_t rc = start(l, OP_LOAD, key, key_len, &o, err);
-    if (rc != MSB_OK) {
-        return rc;
+    if (rc != MSB_OK || o == NULL) {
+        return rc != MSB_OK ? rc : MSB_EINTERNAL;
     }
     o->gcb = cb;
     o->user = user;

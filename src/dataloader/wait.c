@@ -115,7 +115,7 @@ msb_status_t msb_dataloader_load_many(msb_dataloader_t *dl, size_t n, const void
             return msb__err(err, MSB_EINVAL, "dataloader: key %zu is empty", i);
         }
     }
-    dl_entry_t **es = msb__calloc(n + 1, sizeof(*es));
+    dl_entry_t **es = msb__calloc(n + 1, sizeof(void *));
     if (es == NULL) {
         return msb__err_nomem(err, "a dataloader request");
     }

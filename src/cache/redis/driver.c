@@ -54,8 +54,9 @@ static msb_status_t add_key(const msb__cache_redis_t *r, batch_t *b, cmd_t *c, c
                             size_t key_len)
 {
     size_t need = b->keys_len + r->prefix_len + key_len;
-    if (need > b->keys_cap) {
+    if (need > b->keys_cap || b->keys == NULL) {
         size_t cap = need > 2 * b->keys_cap ? need : 2 * b->keys_cap;
+        cap = cap > 0 ? cap : 64;
         char *nb = msb__realloc(b->keys, cap);
         if (nb == NULL) {
             return MSB_ENOMEM;
@@ -93,7 +94,7 @@ static msb_status_t on_reply(const msb__cache_redis_t *r, batch_t *b, const cmd_
     if (rep->type == REDIS_REPLY_ERROR) {
         return msb__err(err, msb__redis_error_status(rep), "redis %s: %.160s", r->where, rep->str);
     }
-    if (c->kind != CMD_GET) {
+    if (c->kind != CMD_GET || b->cb == NULL) {
         return MSB_OK;
     }
     if (rep->type == REDIS_REPLY_STRING) {

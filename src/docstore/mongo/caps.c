@@ -108,7 +108,7 @@ msb_status_t msb__dsm_index(void *h, const char *coll, const char *keys, bool un
         }
     }
     char *name = rc == MSB_OK ? mongoc_collection_keys_to_index_string(k) : NULL;
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     if (rc == MSB_OK) {
         rc = msb__dsm_get(m, coll, &c, err);
     }
@@ -141,7 +141,7 @@ msb_status_t msb__dsm_index(void *h, const char *coll, const char *keys, bool un
 /* Whether the collection has a text index (listIndexes). */
 static bool has_text_index(msb__dsm_t *m, const char *coll)
 {
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     if (msb__dsm_get(m, coll, &c, NULL) != MSB_OK) {
         return false;
     }
@@ -290,7 +290,7 @@ msb_status_t msb__dsm_aggregate(void *h, const char *coll, const char *pipeline,
         rc = s != NULL ? msb__dsm_bson(s, "pipeline", &b, err) : msb__err_nomem(err, "a pipeline");
     }
     free(s);
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     if (rc == MSB_OK) {
         rc = msb__dsm_get(m, coll, &c, err);
     }

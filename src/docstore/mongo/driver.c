@@ -53,14 +53,17 @@ msb_status_t msb__dsm_bson(const char *json, const char *what, bson_t **out, msb
 
 msb_status_t msb__dsm_get(msb__dsm_t *m, const char *coll, msb__dsm_coll_t *out, msb_error_t *err)
 {
+    out->coll = NULL;
     out->client = mongoc_client_pool_pop(m->pool);
     if (out->client == NULL) {
-        return msb__err(err, MSB_EUNAVAIL, "docstore: mongodb: no client from the pool");
+        msb__err(err, MSB_EUNAVAIL, "docstore: mongodb: no client from the pool");
+        return MSB_EUNAVAIL;
     }
     out->coll = mongoc_client_get_collection(out->client, m->db, coll);
     if (out->coll == NULL) {
         mongoc_client_pool_push(m->pool, out->client);
-        return msb__err_nomem(err, "a collection handle");
+        msb__err_nomem(err, "a collection handle");
+        return MSB_ENOMEM;
     }
     return MSB_OK;
 }
@@ -133,7 +136,7 @@ static msb_status_t m_insert(void *h, const char *coll, const char *doc, char **
         BSON_APPEND_OID(full, "_id", &oid);
         bson_concat(full, b);
     }
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     rc = msb__dsm_get(m, coll, &c, err);
     if (rc == MSB_OK) {
         bson_error_t e;
@@ -176,7 +179,7 @@ msb_status_t msb__dsm_find_bson(msb__dsm_t *m, const char *coll, const bson_t *f
     if (o->skip > 0) {
         BSON_APPEND_INT64(&opts, "skip", o->skip);
     }
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     if (rc == MSB_OK) {
         rc = msb__dsm_get(m, coll, &c, err);
     }
@@ -211,7 +214,7 @@ static msb_status_t m_count(void *h, const char *coll, const char *filter, int64
     msb__dsm_t *m = h;
     bson_t *f = NULL;
     msb_status_t rc = msb__dsm_bson(filter, "filter", &f, err);
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     if (rc == MSB_OK) {
         rc = msb__dsm_get(m, coll, &c, err);
     }
@@ -254,7 +257,7 @@ static msb_status_t m_update(void *h, const char *coll, const char *filter, cons
     if (rc == MSB_OK && !ops && many) {
         rc = msb__err(err, MSB_EINVAL, "docstore: a replacement updates one document");
     }
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     if (rc == MSB_OK) {
         rc = msb__dsm_get(m, coll, &c, err);
     }
@@ -283,7 +286,7 @@ static msb_status_t m_del(void *h, const char *coll, const char *filter, bool ma
     msb__dsm_t *m = h;
     bson_t *f = NULL;
     msb_status_t rc = msb__dsm_bson(filter, "filter", &f, err);
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     if (rc == MSB_OK) {
         rc = msb__dsm_get(m, coll, &c, err);
     }
@@ -307,7 +310,7 @@ static msb_status_t m_del(void *h, const char *coll, const char *filter, bool ma
 static msb_status_t m_drop(void *h, const char *coll, msb_error_t *err)
 {
     msb__dsm_t *m = h;
-    msb__dsm_coll_t c;
+    msb__dsm_coll_t c = {NULL, NULL};
     msb_status_t rc = msb__dsm_get(m, coll, &c, err);
     if (rc == MSB_OK) {
         bson_error_t e;

@@ -175,7 +175,7 @@ msb_status_t msb__dss_search(void *h, const char *coll, const char *text, const 
     }
     msb__dsq_t q;
     msb__dsq_init(&q, err);
-    if (rc == MSB_OK) {
+    if (rc == MSB_OK && names != NULL && pattern != NULL) {
         msb__dsq_sql(&q, "SELECT doc FROM ");
         msb__dsq_table(&q, coll);
         msb__dsq_sql(&q, " WHERE ");
