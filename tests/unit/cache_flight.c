@@ -290,3 +290,45 @@ Test(cache_flight, loop_get_set_delete_in_process)
     msb_cache_free(c);
     event_base_free(base);
 }
+
+Test(cache_flight, loop_serves_stale_while_one_refresh_runs)
+{
+    msb_clock_t *clk = NULL;
+    cr_assert_eq(msb_clock_manual_new(0, 0, &clk), MSB_OK);
+    loop_stampede_t s;
+    memset(&s, 0, sizeof(s));
+    s.answer = MSB_OK;
+    s.base = event_base_new();
+    s.later = evtimer_new(s.base, finish_later, &s);
+    msb_cache_opts_t o = MSB_CACHE_OPTS_INIT;
+    o.clock = clk;
+    o.ttl_jitter = 0;
+    o.default_ttl_ns = 10 * MSB_SEC;
+    o.stale_ns = 5 * MSB_SEC;
+    msb_cache_t *c = NULL;
+    cr_assert_eq(msb_cache_new(&o, &c, NULL), MSB_OK);
+    msb_cache_loop_t *l = NULL;
+    cr_assert_eq(msb_cache_loop_new(c, s.base, &l, NULL), MSB_OK);
+    cr_assert_eq(msb_cache_loop_get_or_load(l, "hot", 3, async_load, &s, got, &s, NULL), MSB_OK);
+    event_base_dispatch(s.base);
+    cr_assert_eq(s.loads, 1);
+    msb_clock_manual_advance(clk, 12 * MSB_SEC); /* stale, within the grace window */
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(msb_cache_loop_get_or_load(l, "hot", 3, async_load, &s, got, &s, NULL),
+                     MSB_OK);
+    }
+    event_base_dispatch(s.base);
+    cr_assert_eq(s.ok, 6, "stale answers at once");
+    cr_assert_eq(s.loads, 2, "one refresh for five stale hits");
+    msb_cache_stats_t st;
+    msb_cache_stats(c, &st);
+    cr_assert_eq(st.stale_hits, 5);
+    cr_assert_eq(msb_cache_loop_get_or_load(l, "hot", 3, async_load, &s, got, &s, NULL), MSB_OK);
+    event_base_dispatch(s.base);
+    cr_assert_eq(s.loads, 2, "fresh again after the refresh");
+    msb_cache_loop_free(l);
+    event_free(s.later);
+    msb_cache_free(c);
+    event_base_free(s.base);
+    msb_clock_manual_free(clk);
+}
