@@ -34,7 +34,7 @@ static void expect_sane(msb_status_t rc, const msb_error_t *err)
     if (rc != MSB_OK && rc != MSB_EINVAL && rc != MSB_ENOTSUP && rc != MSB_EEXIST) {
         abort();
     }
-    if (rc != MSB_OK && strstr(err->message, "sqlite: prepare") != NULL) {
+    if (rc != MSB_OK && strncmp(err->message, "docstore: sqlite: prepare", 25) == 0) {
         abort(); /* our SQL was malformed */
     }
 }
