@@ -409,14 +409,22 @@ msb_status_t msb_cache_set(msb_cache_t *c, const void *key, size_t key_len, cons
     if (rc == MSB_OK) {
         rc = msb__cache_check_value(c, value, value_len, err);
     }
-    msb__cache_ttl_t ttl;
-    if (rc == MSB_OK) {
-        rc = msb__cache_ttl(c, ttl_ns, false, &ttl, err);
-    }
     if (rc != MSB_OK) {
         return rc;
     }
     uint64_t hash = msb__cache_hash(c, key, key_len);
+    bool forever =
+        ttl_ns == MSB_CACHE_TTL_NONE || (ttl_ns == MSB_CACHE_TTL_DEFAULT && c->default_ttl_ns == 0);
+    if (c->drv == NULL && forever &&
+        msb__l1_overwrite(c->l1, hash, key, key_len, value, value_len, MSB__CACHE_NEVER,
+                          MSB__CACHE_NEVER)) {
+        return MSB_OK; /* in place: no TTL arithmetic, no allocation */
+    }
+    msb__cache_ttl_t ttl;
+    rc = msb__cache_ttl(c, ttl_ns, false, &ttl, err);
+    if (rc != MSB_OK) {
+        return rc;
+    }
     return msb__cache_store(c, hash, key, key_len, value, value_len, 0, &ttl, NULL, err);
 }
 
