@@ -262,6 +262,18 @@ static bool send_raw(msb__redis_async_t *a, msb__redis_req_t *r, int argc, const
     return true;
 }
 
+static bool send_resp_raw(msb__redis_async_t *a, msb__redis_req_t *r, const char *cmd, size_t len)
+{
+    r->sent_at = now_ns();
+    push(&a->sent_head, &a->sent_tail, r);
+    if (redisAsyncFormattedCommand(a->ac, on_hiredis_reply, r, cmd, len) != REDIS_OK) {
+        unlink_sent(a, r);
+        return false;
+    }
+    arm_watchdog(a);
+    return true;
+}
+
 static void queue_handshake(msb__redis_async_t *a)
 {
     if (a->url.has_user) {
@@ -433,6 +445,18 @@ msb_status_t msb__redis_async_send(msb__redis_async_t *a, msb__redis_req_t *req,
         return MSB_EUNAVAIL;
     }
     if (!send_raw(a, req, argc, argv, lens)) {
+        return msb__err(err, MSB_EUNAVAIL, "redis %s: cannot queue the command", a->where);
+    }
+    return MSB_OK;
+}
+
+msb_status_t msb__redis_async_send_resp(msb__redis_async_t *a, msb__redis_req_t *req,
+                                        const char *cmd, size_t len, msb_error_t *err)
+{
+    if (a->ac == NULL || a->freeing) {
+        return msb__redis_async_send(a, req, 0, NULL, NULL, err); /* the same refusal */
+    }
+    if (!send_resp_raw(a, req, cmd, len)) {
         return msb__err(err, MSB_EUNAVAIL, "redis %s: cannot queue the command", a->where);
     }
     return MSB_OK;

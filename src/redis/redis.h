@@ -166,6 +166,10 @@ MSB_INTERNAL void msb__redis_async_free(msb__redis_async_t *a);
 MSB_INTERNAL msb_status_t msb__redis_async_send(msb__redis_async_t *a, msb__redis_req_t *req,
                                                 int argc, const char **argv, const size_t *lens,
                                                 msb_error_t *err);
+/* msb__redis_async_send() with the command already encoded in RESP (copied): for callers that
+ * format their commands faster than hiredis' printf-like formatter. */
+MSB_INTERNAL msb_status_t msb__redis_async_send_resp(msb__redis_async_t *a, msb__redis_req_t *req,
+                                                     const char *cmd, size_t len, msb_error_t *err);
 /* Complete `req` with `status` without Redis: on_done runs from the loop, later. */
 MSB_INTERNAL void msb__redis_async_complete(msb__redis_async_t *a, msb__redis_req_t *req,
                                             msb_status_t status);
