@@ -18,6 +18,7 @@
 #include "msb/clock.h"
 #include "msb/error.h"
 #include "msb/log.h"
+#include "msb/metrics.h"
 #include "msb/retry.h"
 
 MSB_BEGIN_DECLS
@@ -77,6 +78,46 @@ MSB_API void msb_client_classify_default(const msb_client_outcome_t *o,
 /* ------------------------------------------------------------------------------------------ */
 /* Upstreams                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
+
+/**
+ * @brief Prometheus metrics of outbound calls, registered once in a registry and shared by every
+ * upstream that reports to it (opaque).
+ *
+ * Families (labels in braces):
+ * - `http_client_request_duration_seconds` histogram {upstream, method, status}: one observation
+ *   per call, from msb_client_send() / msb_client_do() to its end, retries included; `status` is
+ *   the final HTTP status code, or for a call that failed `timeout`, `unavailable`, `rejected`,
+ *   `too_big`, `protocol_error`, `canceled`, `out_of_memory`. In OpenMetrics each bucket keeps the
+ *   trace and span ids of its last sampled call as an exemplar.
+ * - `http_client_attempts_total` counter {upstream, method, status}: every attempt; `status` is
+ *   the status code or the attempt's `error.type` (`timeout`, `connection_refused`, `dns`, …).
+ * - `http_client_rejected_total` counter {upstream, reason}: attempts refused by the `breaker` or
+ *   the `bulkhead`, and retries refused by the retry `budget`.
+ * - `http_client_requests_in_flight` gauge {upstream}: calls not yet finished.
+ * @since 0.1
+ */
+typedef struct msb_client_metrics msb_client_metrics_t;
+
+/**
+ * @brief Register the client's metric families in a registry.
+ * @param reg the registry (borrowed: it must outlive the metrics and every upstream using them).
+ * @param out receives the metrics.
+ * @param err optional detail.
+ * @return #MSB_OK; #MSB_EEXIST when the registry already has one of the families (one
+ * #msb_client_metrics_t per registry); #MSB_EINVAL (NULL argument); #MSB_ENOMEM.
+ * Ownership: *out is new; free it with msb_client_metrics_free() after the upstreams using it.
+ * Thread-safety: safe from any thread.
+ * @since 0.1
+ */
+MSB_API msb_status_t msb_client_metrics_new(msb_metrics_t *reg, msb_client_metrics_t **out,
+                                            msb_error_t *err);
+
+/**
+ * @brief Unregister the families and free the metrics. NULL is a no-op.
+ * Thread-safety: no upstream may be using them any more.
+ * @since 0.1
+ */
+MSB_API void msb_client_metrics_free(msb_client_metrics_t *m);
 
 /**
  * @brief TLS settings of an upstream. Initialise with #MSB_CLIENT_TLS_OPTS_INIT.
@@ -143,19 +184,21 @@ typedef struct msb_client_upstream_opts {
                                                    concurrent attempts, no wait. Its
                                                    `max_wait_ns` also bounds how long a loop call
                                                    stays parked for a place */
-    msb_bulkhead_t *bulkhead;         /**< a bulkhead to use instead, borrowed; NULL: make one */
-    msb_client_classify_fn classify;  /**< NULL: msb_client_classify_default() */
-    void *classify_user;              /**< passed to `classify` */
-    const msb_client_tls_opts_t *tls; /**< NULL: verify against the system's CAs; copied */
-    msb_log_t *log;                   /**< retries (debug) and breaker state changes (warn) are
-                                           logged here; NULL: msb_log_default() */
-    uint32_t max_redirects;           /**< redirects followed, 0..50; 0 (the default): none, a
-                                           3xx is the response */
-    bool no_retry;                    /**< true: one attempt only. Default false */
-    bool no_breaker;                  /**< true: no breaker. Default false */
-    bool no_bulkhead;                 /**< true: no bulkhead. Default false */
-    bool no_deadline_header;          /**< true: never send the remaining-time header to this
-                                           upstream (a third party). Default false */
+    msb_bulkhead_t *bulkhead;            /**< a bulkhead to use instead, borrowed; NULL: make one */
+    msb_client_classify_fn classify;     /**< NULL: msb_client_classify_default() */
+    void *classify_user;                 /**< passed to `classify` */
+    const msb_client_tls_opts_t *tls;    /**< NULL: verify against the system's CAs; copied */
+    msb_log_t *log;                      /**< retries (debug) and breaker state changes (warn) are
+                                              logged here; NULL: msb_log_default() */
+    const msb_client_metrics_t *metrics; /**< where calls are counted, borrowed (must outlive
+                                              the upstream); NULL: no metrics */
+    uint32_t max_redirects;              /**< redirects followed, 0..50; 0 (the default): none, a
+                                              3xx is the response */
+    bool no_retry;                       /**< true: one attempt only. Default false */
+    bool no_breaker;                     /**< true: no breaker. Default false */
+    bool no_bulkhead;                    /**< true: no bulkhead. Default false */
+    bool no_deadline_header;             /**< true: never send the remaining-time header to this
+                                              upstream (a third party). Default false */
 } msb_client_upstream_opts_t;
 
 /** @brief Defaults of #msb_client_upstream_opts_t. @since 0.1 */
@@ -166,8 +209,8 @@ typedef struct msb_client_upstream_opts {
         .timeout_ns = 10 * MSB_SEC, .call_timeout_ns = 0, .max_response_bytes = (uint64_t)8 << 20, \
         .retry = NULL, .breaker_opts = NULL, .breaker = NULL, .bulkhead_opts = NULL,               \
         .bulkhead = NULL, .classify = NULL, .classify_user = NULL, .tls = NULL, .log = NULL,       \
-        .max_redirects = 0, .no_retry = false, .no_breaker = false, .no_bulkhead = false,          \
-        .no_deadline_header = false                                                                \
+        .metrics = NULL, .max_redirects = 0, .no_retry = false, .no_breaker = false,               \
+        .no_bulkhead = false, .no_deadline_header = false                                          \
     }
 
 /**

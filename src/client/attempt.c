@@ -149,6 +149,12 @@ void msb__call_end_span(msb__call_t *c, int http_status, const char *error_type)
     if (http_status > 0) {
         msb_span_set_int(c->span, "http.response.status_code", http_status);
     }
+    msb_trace_ctx_t ctx;
+    msb_span_get_ctx(c->span, &ctx);
+    if (msb_trace_ctx_valid(&ctx) && msb_trace_ctx_sampled(&ctx)) {
+        msb_trace_ctx_trace_id_hex(&ctx, c->ex_trace);
+        msb_trace_ctx_span_id_hex(&ctx, c->ex_span);
+    }
     if (error_type != NULL) {
         msb_span_set_str(c->span, "error.type", error_type);
         msb_span_set_status(c->span, MSB_SPAN_ERROR, error_type);
@@ -177,6 +183,7 @@ msb_status_t msb__call_attempt_begin(msb__call_t *c)
     if (up->breaker != NULL) {
         if (msb_breaker_acquire(up->breaker, &c->permit) != MSB_OK) {
             atomic_fetch_add(&up->n.breaker_rejected, 1);
+            msb__client_metrics_reject(up, MSB__REJECT_BREAKER);
             msb__call_release_place(c);
             if (c->attempt == 0) {
                 c->status = msb__err(&c->err, MSB_EREJECTED, "%s %.120s: breaker \"%s\" is open",

@@ -219,6 +219,7 @@ msb_status_t msb__call_init(msb__call_t *c, msb_client_t *client, const msb_clie
     }
     atomic_fetch_add(&c->up->n.calls, 1);
     atomic_fetch_add(&c->up->n.in_flight, 1);
+    msb__client_metrics_in_flight(c->up, 1);
     if (c->retries) {
         msb_retry_begin(c->up->retry, &c->rcall);
     }
@@ -286,6 +287,7 @@ void msb__call_release_place(msb__call_t *c)
 void msb__call_place_refused(msb__call_t *c, msb_status_t why, uint64_t waited_ns)
 {
     atomic_fetch_add(&c->up->n.bulkhead_rejected, 1);
+    msb__client_metrics_reject(c->up, MSB__REJECT_BULKHEAD);
     msb_bulkhead_stats_t s = {.size = sizeof(s)};
     msb_bulkhead_stats(c->up->bulkhead, &s);
     if (c->attempt == 0) {
@@ -317,6 +319,10 @@ msb_status_t msb__call_finish(msb__call_t *c, msb_client_response_t **resp, msb_
                                  c->url_safe);
         }
     }
+    msb__client_metrics_in_flight(up, -1);
+    uint64_t now = msb_clock_monotonic_ns(c->client->clock);
+    msb__client_metrics_call(c, c->status, c->status == MSB_OK ? c->resp->status : 0,
+                             (double)(now - c->start_ns) / 1e9);
     if (c->status == MSB_OK) {
         atomic_fetch_add(&up->n.responses, 1);
         *resp = c->resp;

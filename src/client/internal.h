@@ -33,6 +33,13 @@ typedef struct msb__client_counters {
     _Atomic uint64_t in_flight;
 } msb__client_counters_t;
 
+/* Why an attempt or a retry was refused (indexes the rejected counters). */
+typedef enum msb__reject {
+    MSB__REJECT_BREAKER = 0,
+    MSB__REJECT_BULKHEAD = 1,
+    MSB__REJECT_BUDGET = 2
+} msb__reject_t;
+
 struct msb_client_upstream {
     char *name;
     char *base_url; /* without a trailing '/'; NULL: absolute URLs only */
@@ -56,6 +63,9 @@ struct msb_client_upstream {
     msb__client_tls_t tls; /* strings owned */
     bool send_deadline;
     msb_log_t *log;
+    const msb_client_metrics_t *metrics; /* NULL: none */
+    msb_gauge_t *m_in_flight;
+    msb_counter_t *m_rejected[3];
     msb__client_counters_t n;
 };
 
@@ -183,6 +193,9 @@ struct msb__call { // NOLINT(clang-analyzer-optin.performance.Padding)
     bool streaming; /* body bytes go to on_body */
     bool stream_decided;
 
+    char ex_trace[33]; /* ids of the last sampled attempt span: the duration's exemplar */
+    char ex_span[17];
+
     /* the outcome so far */
     msb_status_t status;
     msb_error_t err;
@@ -259,6 +272,15 @@ MSB_INTERNAL msb_status_t msb__client_retry_after(const char *v, size_t len, int
 /* Parse an HTTP-date to seconds since the epoch. MSB_OK or MSB_EPROTO. */
 MSB_INTERNAL msb_status_t msb__client_http_date(const char *v, size_t len, int64_t now_s,
                                                 int64_t *out);
+
+/* Metrics (metrics.c); each does nothing for an upstream without metrics. */
+MSB_INTERNAL msb_status_t msb__client_metrics_bind(msb_client_upstream_t *u, msb_error_t *err);
+MSB_INTERNAL void msb__client_metrics_reject(msb_client_upstream_t *u, msb__reject_t reason);
+MSB_INTERNAL void msb__client_metrics_in_flight(msb_client_upstream_t *u, double delta);
+MSB_INTERNAL void msb__client_metrics_attempt(const msb__call_t *c, int http_status,
+                                              const char *error_type);
+MSB_INTERNAL void msb__client_metrics_call(const msb__call_t *c, msb_status_t st, int http_status,
+                                           double seconds);
 
 /* The loaded driver (after msb__client_driver()). */
 MSB_INTERNAL msb_status_t msb__client_driver(const msb__client_driver_t **out, msb_error_t *err);

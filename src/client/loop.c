@@ -274,6 +274,7 @@ msb_status_t msb_client_send(msb_client_t *cl, const msb_client_req_t *req, msb_
         if (c->timer == NULL) {
             atomic_fetch_sub(&c->up->n.in_flight, 1);
             atomic_fetch_sub(&c->up->n.calls, 1);
+            msb__client_metrics_in_flight(c->up, -1);
             rc = msb__err_nomem(err, "a call timer");
         }
     }

@@ -167,6 +167,7 @@ static msb__next_t decide(msb__call_t *c, msb_status_t st, bool retry, uint64_t 
     msb_retry_verdict_t v = msb_retry_next(up->retry, &c->rcall, as, &retry, ra, delay);
     if (v == MSB_RETRY_NO_BUDGET) {
         atomic_fetch_add(&up->n.budget_exhausted, 1);
+        msb__client_metrics_reject(up, MSB__REJECT_BUDGET);
         note(c, st, " (attempt %u; retry budget exhausted)", c->attempt);
     } else if (v == MSB_RETRY_NO_ATTEMPTS) {
         note(c, st, " (after %u attempts)", c->attempt);
@@ -220,6 +221,7 @@ msb__next_t msb__call_attempt_end(msb__call_t *c, const msb__client_result_t *re
         etype = code;
     }
     msb__call_end_span(c, v.status == MSB_OK ? c->resp->status : (int)res->http_status, etype);
+    msb__client_metrics_attempt(c, v.status == MSB_OK ? c->resp->status : 0, etype);
     c->status = v.status;
     if (v.status == MSB_OK) {
         c->resp->attempts = c->attempt;

@@ -295,6 +295,7 @@ static msb_status_t read_opts(msb_client_upstream_t *u, const msb_client_upstrea
     u->classify_user = o->classify_user;
     u->send_deadline = !o->no_deadline_header;
     u->log = o->log;
+    u->metrics = o->metrics;
     return set_tls(u, o->tls, err);
 }
 
@@ -322,6 +323,9 @@ msb_status_t msb_client_upstream_new(const msb_client_upstream_opts_t *opts,
     }
     if (rc == MSB_OK) {
         rc = make_bulkhead(u, &o, o.clock, err);
+    }
+    if (rc == MSB_OK) {
+        rc = msb__client_metrics_bind(u, err);
     }
     if (rc != MSB_OK) {
         msb_client_upstream_free(u);
