@@ -34,6 +34,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -355,6 +356,12 @@ FS_FN bool fs_handle(fault_server_t *s, int fd, const char *method, const char *
 
 FS_FN void *fs_conn_main(void *arg)
 {
+    /* a write to a peer that left raises SIGPIPE in the writing thread (TLS writes go through
+     * write(2), not send(MSG_NOSIGNAL)): block it here, the write then fails with EPIPE */
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     fs_conn_t *cn = arg;
     fault_server_t *s = cn->srv;
     int fd = cn->fd;
