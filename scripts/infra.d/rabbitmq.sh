@@ -1,0 +1,81 @@
+# RabbitMQ 3.10 (Debian): node msb@localhost, AMQP on 55672, Erlang distribution on 55673,
+# vhost `msb` with user msb/msb (created on the first boot from rabbitmq.conf's defaults; no guest
+# user, no `/` vhost). Started through Debian's wrapper /usr/sbin/rabbitmq-server, which switches to
+# the `rabbitmq` user and its Erlang cookie (/var/lib/rabbitmq/.erlang.cookie).
+# shellcheck shell=bash
+
+RMQ_DIR=$MSB_INFRA_DIR/rabbitmq
+
+pkgs_rabbitmq() { echo rabbitmq-server; }
+log_rabbitmq() { echo "$MSB_INFRA_LOGS/rabbitmq.log"; }
+ports_rabbitmq() { echo "55672 (dist 55673)"; }
+timeout_rabbitmq() { echo 180; }
+
+# The environment that places this node; rabbitmqctl reads the same to find it.
+rmq_env() {
+  export RABBITMQ_NODENAME=msb@localhost
+  export RABBITMQ_NODE_IP_ADDRESS=$INFRA_HOST
+  export RABBITMQ_NODE_PORT=55672
+  export RABBITMQ_DIST_PORT=55673
+  export RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia
+  export RABBITMQ_LOG_BASE=$RMQ_DIR/log
+  export RABBITMQ_LOGS=$MSB_INFRA_LOGS/rabbitmq.log
+  export RABBITMQ_PID_FILE=$RMQ_DIR/rabbitmq.pid
+  export RABBITMQ_ENABLED_PLUGINS_FILE=$RMQ_DIR/enabled_plugins
+  export RABBITMQ_CONFIG_FILE=$RMQ_DIR/rabbitmq.conf
+  export RABBITMQ_ADVANCED_CONFIG_FILE=$RMQ_DIR/advanced.config
+  export RABBITMQ_CONF_ENV_FILE=$RMQ_DIR/rabbitmq-env.conf
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  export ERL_EPMD_ADDRESS=$INFRA_HOST
+}
+
+prepare_rabbitmq() {
+  infra_own_dirs rabbitmq "$RMQ_DIR" "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
+  infra_own_file rabbitmq "$(log_rabbitmq)"
+  echo '[].' >"$RMQ_DIR/enabled_plugins"
+  echo '[].' >"$RMQ_DIR/advanced.config"
+  echo '# empty: /etc/rabbitmq/rabbitmq-env.conf is not used' >"$RMQ_DIR/rabbitmq-env.conf"
+  cat >"$RMQ_DIR/rabbitmq.conf" <<EOF
+# Written by scripts/infra on every start; edit scripts/infra.d/rabbitmq.sh instead.
+listeners.tcp.default = $INFRA_HOST:55672
+default_vhost = msb
+default_user = msb
+default_pass = msb
+default_user_tags.administrator = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+log.console = false
+log.file.level = info
+disk_free_limit.absolute = 100MB
+EOF
+  chown rabbitmq:rabbitmq "$RMQ_DIR"/{enabled_plugins,advanced.config,rabbitmq-env.conf,rabbitmq.conf}
+}
+
+pid_rabbitmq() {
+  pid_from_file "$RMQ_DIR/rabbitmq.pid" beam.smp ||
+    pid_from_cmdline beam.smp "$RMQ_DIR/mnesia"
+}
+
+launch_rabbitmq() {
+  (rmq_env && cd "$RMQ_DIR" && /usr/sbin/rabbitmq-server -detached >>"$(log_rabbitmq)" 2>&1 </dev/null)
+}
+
+# The AMQP 0-9-1 protocol header; a ready broker answers with a Connection.Start method frame
+# (type 1 on channel 0). The listener opens only once the node has booted.
+probe_rabbitmq() {
+  local reply
+  reply=$(tcp_exchange "$INFRA_HOST" 55672 'AMQP\x00\x00\x09\x01') || return 1
+  [ "${reply:0:6}" = 010000 ]
+}
+
+# SIGTERM: the Erlang VM stops the node gracefully.
+stop_rabbitmq() { local p; p=$(pid_rabbitmq) && kill -TERM "$p"; }
+
+# epmd is started by the first Erlang node; stop it when no node is registered with it any more.
+rmq_stop_epmd() {
+  pgrep -x epmd >/dev/null || return 0
+  if ! epmd -names 2>/dev/null | grep -q '^name '; then
+    epmd -kill >/dev/null 2>&1 || true
+  fi
+}
