@@ -134,6 +134,23 @@ wait_gone() {
   done
 }
 
+# wait_reaped SECONDS PID...: waits until the PIDs are gone from the process table, zombies
+# included: a killed server whose parent exited is reaped by init, which here takes a second or
+# two, and until then some servers (PostgreSQL) take the zombie for a live owner of their lock.
+wait_reaped() {
+  local deadline=$(($(date +%s) + $1)) p left
+  shift
+  while :; do
+    left=0
+    for p in "$@"; do
+      [ -d "/proc/$p" ] && left=1
+    done
+    [ $left -eq 0 ] && return 0
+    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
+
 # wait_ready NAME: polls probe_<id> until it succeeds or the server's timeout passes. A server
 # whose process has been missing for 10 s (some take a few seconds to show up after a detached
 # start) has exited.

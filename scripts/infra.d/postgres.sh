@@ -102,6 +102,8 @@ pid_postgres() { pg_pid postgres; }
 pid_postgres_replica() { pg_pid postgres-replica; }
 
 pg_launch() {
+  # Not running (pid_<id> said so), so a lock file left by a killed postmaster is stale.
+  rm -f "$(pg_data "$1")/postmaster.pid"
   setpriv --reuid=postgres --regid=postgres --init-groups -- "$PG_BIN/pg_ctl" start -W \
     -D "$(pg_data "$1")" -l "$(infra_log "$1")" >/dev/null
 }
