@@ -93,7 +93,7 @@ typedef struct msb_it_url {
     char user[64];
     char password[64];
     char host[256];
-    int port; /**< -1 when the URL has none */
+    int port;       /**< -1 when the URL has none */
     char path[256]; /**< after the '/' that follows the authority; "" when none */
 } msb_it_url_t;
 

@@ -31,12 +31,12 @@ static inline const char *it_amqp_reply_text(amqp_rpc_reply_t r, char *buf, size
     case AMQP_RESPONSE_SERVER_EXCEPTION:
         if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
             amqp_connection_close_t *m = r.reply.decoded;
-            snprintf(buf, len, "connection closed %u: %.*s", m->reply_code,
-                     (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+            snprintf(buf, len, "connection closed %u: %.*s", m->reply_code, (int)m->reply_text.len,
+                     (const char *)m->reply_text.bytes);
         } else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
             amqp_channel_close_t *m = r.reply.decoded;
-            snprintf(buf, len, "channel closed %u: %.*s", m->reply_code,
-                     (int)m->reply_text.len, (const char *)m->reply_text.bytes);
+            snprintf(buf, len, "channel closed %u: %.*s", m->reply_code, (int)m->reply_text.len,
+                     (const char *)m->reply_text.bytes);
         } else {
             snprintf(buf, len, "server exception, method 0x%08x", r.reply.id);
         }
@@ -66,14 +66,15 @@ static inline amqp_connection_state_t it_amqp_try_connect(const char *url, char 
     amqp_connection_state_t c = amqp_new_connection();
     amqp_socket_t *sock = amqp_tcp_socket_new(c);
     struct timeval tv = {3, 0};
-    int rc = sock != NULL ? amqp_socket_open_noblock(sock, ci.host, ci.port, &tv) : AMQP_STATUS_NO_MEMORY;
+    int rc = sock != NULL ? amqp_socket_open_noblock(sock, ci.host, ci.port, &tv)
+                          : AMQP_STATUS_NO_MEMORY;
     if (rc != AMQP_STATUS_OK) {
         snprintf(err, len, "connect to %s:%d: %s", ci.host, ci.port, amqp_error_string2(rc));
         goto fail;
     }
     amqp_set_rpc_timeout(c, &tv);
-    amqp_rpc_reply_t r = amqp_login(c, ci.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user,
-                                    ci.password);
+    amqp_rpc_reply_t r =
+        amqp_login(c, ci.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
         char why[200];
         snprintf(err, len, "login to vhost %s as %s: %s", ci.vhost, ci.user,
@@ -145,8 +146,8 @@ static inline bool it_amqp_publish_confirmed(amqp_connection_state_t c, const ch
 
 /** basic.get on channel 1 with manual ack: true and the body in buf when a message was there;
  *  *x_death (when not NULL) tells whether it carries the x-death header of a dead letter. */
-static inline bool it_amqp_get(amqp_connection_state_t c, const char *queue, char *buf,
-                               size_t len, bool *x_death)
+static inline bool it_amqp_get(amqp_connection_state_t c, const char *queue, char *buf, size_t len,
+                               bool *x_death)
 {
     amqp_rpc_reply_t r = amqp_basic_get(c, 1, amqp_cstring_bytes(queue), 0);
     if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD) {

@@ -86,8 +86,8 @@ static inline bool it_http_on(CURL *h, const char *method, const char *url, cons
     return r->code == CURLE_OK;
 }
 
-static inline bool it_http(const char *method, const char *url, const char *ctype,
-                           const char *body, it_http_resp_t *r)
+static inline bool it_http(const char *method, const char *url, const char *ctype, const char *body,
+                           it_http_resp_t *r)
 {
     return it_http_on(NULL, method, url, ctype, body, r);
 }

@@ -38,8 +38,7 @@ static inline rd_kafka_t *it_kafka_new(rd_kafka_type_t type, const char *const *
 {
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", it_kafka_brokers(), err,
-                                   sizeof(err)),
+    cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", it_kafka_brokers(), err, sizeof(err)),
                  RD_KAFKA_CONF_OK, "%s", err);
     for (; kv != NULL && kv[0] != NULL; kv += 2) {
         cr_assert_eq(rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof(err)), RD_KAFKA_CONF_OK,

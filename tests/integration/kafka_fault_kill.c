@@ -27,9 +27,9 @@ static void collect(const rd_kafka_message_t *m, void *user)
 
 Test(kafka_fault, producer_reconnects_after_kill, .fini = restore, .timeout = 300)
 {
-    const char *const pconf[] = {"enable.idempotence", "true", "acks", "all",
-                                 "message.timeout.ms", "180000", "reconnect.backoff.max.ms",
-                                 "1000", NULL};
+    const char *const pconf[] = {
+        "enable.idempotence",       "true", "acks", "all", "message.timeout.ms", "180000",
+        "reconnect.backoff.max.ms", "1000", NULL};
     rd_kafka_t *p = it_kafka_new(RD_KAFKA_PRODUCER, pconf);
     it_kafka_require_up(p);
     char topic[96];

@@ -47,8 +47,8 @@ Test(kafka_smoke, topic_auto_creation_is_off, .timeout = 60)
         const struct rd_kafka_metadata *md = NULL;
         cr_assert_eq(rd_kafka_metadata(p, 0, t, &md, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
         cr_assert_eq(md->topic_cnt, 1);
-        cr_assert_eq(md->topics[0].err, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
-                     "topic %s: %s", topic, rd_kafka_err2str(md->topics[0].err));
+        cr_assert_eq(md->topics[0].err, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "topic %s: %s",
+                     topic, rd_kafka_err2str(md->topics[0].err));
         rd_kafka_metadata_destroy(md);
     }
     rd_kafka_topic_destroy(t);
@@ -78,8 +78,8 @@ static void check_order(const rd_kafka_message_t *m, void *user)
 
 Test(kafka_smoke, produce_and_consume_in_a_group, .timeout = 120)
 {
-    const char *const pconf[] = {"enable.idempotence", "true", "acks", "all", "linger.ms", "5",
-                                 NULL};
+    const char *const pconf[] = {"enable.idempotence", "true", "acks", "all",
+                                 "linger.ms",          "5",    NULL};
     rd_kafka_t *p = it_kafka_new(RD_KAFKA_PRODUCER, pconf);
     it_kafka_require_up(p);
     char topic[96];
@@ -95,20 +95,19 @@ Test(kafka_smoke, produce_and_consume_in_a_group, .timeout = 120)
             char val[16];
             snprintf(key, sizeof(key), "k%d", k);
             snprintf(val, sizeof(val), "%d", seq);
-            cr_assert_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
-                                           RD_KAFKA_V_KEY(key, strlen(key)),
-                                           RD_KAFKA_V_VALUE(val, strlen(val)),
-                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                           RD_KAFKA_V_END),
-                         RD_KAFKA_RESP_ERR_NO_ERROR);
+            cr_assert_eq(
+                rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                                  RD_KAFKA_V_VALUE(val, strlen(val)),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
         }
     }
     cr_assert_eq(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR, "flush");
     cr_assert_eq(it_kafka_delivered, MESSAGES, "delivered %d of %d: %s", it_kafka_delivered,
                  MESSAGES, rd_kafka_err2str(it_kafka_last_dr_err));
 
-    const char *const cconf[] = {"group.id", group, "auto.offset.reset", "earliest",
-                                 "enable.auto.commit", "false", NULL};
+    const char *const cconf[] = {
+        "group.id", group, "auto.offset.reset", "earliest", "enable.auto.commit", "false", NULL};
     rd_kafka_t *c = it_kafka_new(RD_KAFKA_CONSUMER, cconf);
     rd_kafka_poll_set_consumer(c);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);

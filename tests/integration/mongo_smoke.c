@@ -61,8 +61,8 @@ static void insert_items(void)
                  {"d", "food", 7},  {"e", "toys", 2},  {"f", "tools", 4}};
     bson_t *docs[6];
     for (int i = 0; i < 6; i++) {
-        docs[i] = BCON_NEW("name", BCON_UTF8(items[i].name), "cat", BCON_UTF8(items[i].cat),
-                           "qty", BCON_INT32(items[i].qty));
+        docs[i] = BCON_NEW("name", BCON_UTF8(items[i].name), "cat", BCON_UTF8(items[i].cat), "qty",
+                           BCON_INT32(items[i].qty));
     }
     bson_t reply;
     bson_error_t err;
@@ -113,8 +113,8 @@ static void group_by_cat(bson_t *acc, int out[2])
     bson_append_array_end(&pipeline, &stages);
     bson_destroy(acc);
 
-    mongoc_cursor_t *cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, NULL,
-                                                       NULL);
+    mongoc_cursor_t *cur =
+        mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, &pipeline, NULL, NULL);
     const bson_t *doc;
     const char *cats[2] = {"food", "tools"};
     int n = 0;
@@ -166,9 +166,9 @@ Test(mongo_smoke, crud_index_count_aggregate, .init = setup, .fini = teardown, .
     bson_destroy(upd);
 
     /* create an index (the createIndexes command) and find it in listIndexes */
-    bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(coll_name), "indexes", "[", "{", "key", "{",
-                           "cat", BCON_INT32(1), "qty", BCON_INT32(-1), "}", "name",
-                           BCON_UTF8("cat_qty"), "}", "]");
+    bson_t *cmd =
+        BCON_NEW("createIndexes", BCON_UTF8(coll_name), "indexes", "[", "{", "key", "{", "cat",
+                 BCON_INT32(1), "qty", BCON_INT32(-1), "}", "name", BCON_UTF8("cat_qty"), "}", "]");
     cr_assert(mongoc_collection_write_command_with_opts(coll, cmd, NULL, NULL, &err), "%s",
               err.message);
     bson_destroy(cmd);
@@ -204,8 +204,9 @@ Test(mongo_smoke, crud_index_count_aggregate, .init = setup, .fini = teardown, .
     }
 
     /* the $count stage */
-    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$match", "{", "qty", "{", "$gte", BCON_INT32(3), "}",
-                        "}", "}", "{", "$count", BCON_UTF8("matched"), "}", "]");
+    bson_t *pipeline =
+        BCON_NEW("pipeline", "[", "{", "$match", "{", "qty", "{", "$gte", BCON_INT32(3), "}", "}",
+                 "}", "{", "$count", BCON_UTF8("matched"), "}", "]");
     cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
     cr_assert(mongoc_cursor_next(cur, &doc), "$count returned nothing");
     cr_assert_eq(int_field(doc, "matched"), 5);

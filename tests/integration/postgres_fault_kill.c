@@ -69,7 +69,8 @@ Test(postgres_fault, primary_crash_recovery_and_reconnect, .fini = restore, .tim
     snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (1)", table);
     cr_assert(exec_ok(p, sql), "%s", PQerrorMessage(p));
     struct row_check on_replica = {s, table, 1};
-    cr_assert(msb_it_wait_until(has_row, &on_replica, 15000, 20), "row 1 never reached the replica");
+    cr_assert(msb_it_wait_until(has_row, &on_replica, 15000, 20),
+              "row 1 never reached the replica");
 
     MSB_IT_INFRA("kill", "postgres");
     cr_assert_not(exec_ok(p, "SELECT 1"), "a query on the killed primary's connection must fail");

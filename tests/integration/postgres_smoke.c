@@ -29,8 +29,7 @@ static PGresult *must(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
     ExecStatusType st = PQresultStatus(r);
-    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
-              PQerrorMessage(c));
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
     return r;
 }
 
@@ -70,10 +69,9 @@ Test(postgres_smoke, replica_reads_what_the_primary_wrote, .timeout = 60)
     cr_assert_str_eq(scalar(p, "SELECT pg_is_in_recovery()", buf, sizeof(buf)), "f");
     cr_assert_str_eq(scalar(s, "SELECT pg_is_in_recovery()", buf, sizeof(buf)), "t",
                      "the replica must be a standby");
-    cr_assert_str_eq(
-        scalar(p, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", buf,
-               sizeof(buf)),
-        "1", "the primary streams to one standby");
+    cr_assert_str_eq(scalar(p, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
+                            buf, sizeof(buf)),
+                     "1", "the primary streams to one standby");
 
     char table[96];
     char value[96];

@@ -22,8 +22,8 @@ static int samples_at(CURL *h, double at, double *ts)
     const char *base = msb_it_env("MSB_TEST__PROMETHEUS__URL", "http://127.0.0.1:59090");
     char url[1024];
     snprintf(url, sizeof(url),
-             "%s/api/v1/query?query=timestamp(up%%7Bjob%%3D%%22prometheus%%22%%7D)&time=%.3f",
-             base, at);
+             "%s/api/v1/query?query=timestamp(up%%7Bjob%%3D%%22prometheus%%22%%7D)&time=%.3f", base,
+             at);
     it_http_resp_t r;
     if (!it_http_on(h, "GET", url, NULL, NULL, &r) || r.status != 200) {
         it_http_resp_free(&r);
@@ -68,8 +68,7 @@ static bool fresh_sample(void *arg)
     return has_sample(w);
 }
 
-Test(prometheus_fault, queries_resume_after_kill_and_data_survives, .fini = restore,
-     .timeout = 180)
+Test(prometheus_fault, queries_resume_after_kill_and_data_survives, .fini = restore, .timeout = 180)
 {
     CURL *h = curl_easy_init();
     struct query_wait w = {h, wall_now(), 0};

@@ -49,11 +49,10 @@ static double query_value(const char *promql)
     char err[512];
     json_t *j = get_json(path, err, sizeof(err));
     double v = NAN;
-    json_t *val = json_array_get(json_object_get(json_array_get(json_object_get(
-                                     json_object_get(j, "data"), "result"),
-                                                                0),
-                                                 "value"),
-                                 1);
+    json_t *val = json_array_get(
+        json_object_get(json_array_get(json_object_get(json_object_get(j, "data"), "result"), 0),
+                        "value"),
+        1);
     if (json_is_string(val)) {
         v = strtod(json_string_value(val), NULL);
     }
@@ -119,9 +118,9 @@ Test(prometheus_smoke, scrapes_a_file_sd_target_every_second, .timeout = 90)
     if (!seen) {
         msb_it_prom_target_remove(run);
     }
-    cr_assert(seen, "the target was not scraped within 30 s (targets dir %s)",
-              msb_it_env("MSB_TEST__PROMETHEUS__TARGETS_DIR",
-                         "/var/lib/msb-infra/prometheus/targets"));
+    cr_assert(
+        seen, "the target was not scraped within 30 s (targets dir %s)",
+        msb_it_env("MSB_TEST__PROMETHEUS__TARGETS_DIR", "/var/lib/msb-infra/prometheus/targets"));
 
     /* Scraped every second: three more scrapes arrive within six seconds. */
     struct hits_wait h = {srv, msb_it_http_server_hits(srv) + 3};
@@ -135,8 +134,9 @@ Test(prometheus_smoke, promtool_checks_an_exposition)
 {
     const char *const argv[] = {"promtool", "check", "metrics", NULL};
     char out[4096];
-    int rc = msb_it_run(argv, "# HELP msb_ok_total Fine.\n# TYPE msb_ok_total counter\n"
-                              "msb_ok_total 1\n",
+    int rc = msb_it_run(argv,
+                        "# HELP msb_ok_total Fine.\n# TYPE msb_ok_total counter\n"
+                        "msb_ok_total 1\n",
                         out, sizeof(out));
     cr_assert_eq(rc, 0, "promtool on a valid exposition: exit %d: %s", rc, out);
     rc = msb_it_run(argv, "msb_bad{ 1\n", out, sizeof(out));

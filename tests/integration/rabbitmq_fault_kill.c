@@ -75,7 +75,8 @@ Test(rabbitmq_fault, reconnects_after_kill_and_keeps_confirmed_messages, .fini =
     MSB_IT_INFRA("kill", "rabbitmq");
     amqp_queue_declare(c, 1, amqp_cstring_bytes(queue), 1, 1, 0, 0, amqp_empty_table);
     amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
-    cr_assert_neq(r.reply_type, AMQP_RESPONSE_NORMAL, "an RPC on the dead broker's connection fails");
+    cr_assert_neq(r.reply_type, AMQP_RESPONSE_NORMAL,
+                  "an RPC on the dead broker's connection fails");
     amqp_destroy_connection(c);
     const char *url = msb_it_env("MSB_AMQP__URL", IT_AMQP_DEFAULT);
     cr_assert_not(try_reconnect((void *)url), "nothing listens while RabbitMQ is down");

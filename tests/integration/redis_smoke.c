@@ -83,8 +83,8 @@ Test(redis_smoke, primary_has_aof_and_basic_commands)
         freeReplyObject(reply);
     }
 
-    r = cmd_expect(c, REDIS_REPLY_INTEGER,
-                   "EVAL %s 1 %s", "return redis.call('INCRBY', KEYS[1], 10)", ctr);
+    r = cmd_expect(c, REDIS_REPLY_INTEGER, "EVAL %s 1 %s",
+                   "return redis.call('INCRBY', KEYS[1], 10)", ctr);
     cr_assert_eq(r->integer, 13, "Lua sees the counter");
     freeReplyObject(r);
 
