@@ -21,13 +21,15 @@
 MSB_INFRA_DIR=${MSB_INFRA_DIR:-/var/lib/msb-infra}
 MSB_INFRA_LOGS=${MSB_INFRA_LOGS:-/var/log/msb-infra}
 MSB_INFRA_RUN=$MSB_INFRA_DIR/run
+# shellcheck disable=SC2034 # used by the per-server files
 INFRA_HOST=127.0.0.1
 
 infra_id() { echo "${1//-/_}"; }
 
 # infra_call FN NAME [ARGS...]: calls FN_<id> if it is defined (succeeds when it is not).
 infra_call() {
-  local fn=$1_$(infra_id "$2")
+  local fn
+  fn=$1_$(infra_id "$2")
   shift 2
   if declare -F "$fn" >/dev/null; then
     "$fn" "$@"
@@ -48,14 +50,6 @@ infra_fail() {
     printf -- '---\n' >&2
   fi
   return 1
-}
-
-# infra_as USER CMD...: runs CMD as USER without a session or a fork of its own (exec chain), so
-# that $! after `infra_as ... &` is the server's pid.
-infra_as() {
-  local user=$1
-  shift
-  setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"
 }
 
 # infra_own USER PATH...: directories (created) and files owned by USER.
@@ -180,6 +174,7 @@ wait_ready() {
 # tcp_exchange HOST PORT HEX_REQUEST: sends the bytes and prints the reply's first bytes as hex.
 tcp_exchange() {
   local host=$1 port=$2 req=$3
+  # shellcheck disable=SC2016 # expanded by the inner shell
   timeout 3 bash -c '
     exec 3<>"/dev/tcp/$1/$2" || exit 1
     printf "%b" "$3" >&3

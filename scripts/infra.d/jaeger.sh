@@ -20,8 +20,11 @@ build_jaeger() {
   [ -x "$JAEGER_BIN" ] && return 0
   local mod log=$MSB_CACHE/build/jaeger.log
   mkdir -p "${JAEGER_BIN%/*}" "$MSB_CACHE/build"
-  mod=$(go_module_dir github.com/jaegertracing/jaeger "$JAEGER_VERSION" 2>"$log") && [ -d "$mod" ] ||
-    { cat "$log" >&2; infra_fail jaeger "downloading Jaeger $JAEGER_VERSION failed ($log)"; return 1; }
+  if ! mod=$(go_module_dir github.com/jaegertracing/jaeger "$JAEGER_VERSION" 2>"$log") || [ ! -d "$mod" ]; then
+    cat "$log" >&2
+    infra_fail jaeger "downloading Jaeger $JAEGER_VERSION failed ($log)"
+    return 1
+  fi
   if ! (cd "$mod" && go build -ldflags='-s -w' -o "$JAEGER_BIN.tmp" ./cmd/jaeger) >>"$log" 2>&1; then
     tail -n 20 "$log" >&2
     infra_fail jaeger "building Jaeger $JAEGER_VERSION failed ($log)"

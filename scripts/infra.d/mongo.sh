@@ -19,8 +19,11 @@ build_mongo() {
   [ -x "$FERRETDB_BIN" ] && return 0
   local mod src=$MSB_CACHE/build/ferretdb-src log=$MSB_CACHE/build/ferretdb.log
   mkdir -p "${FERRETDB_BIN%/*}" "$MSB_CACHE/build"
-  mod=$(go_module_dir github.com/FerretDB/FerretDB "$FERRETDB_VERSION" 2>"$log") && [ -d "$mod" ] ||
-    { cat "$log" >&2; infra_fail mongo "downloading FerretDB $FERRETDB_VERSION failed ($log)"; return 1; }
+  if ! mod=$(go_module_dir github.com/FerretDB/FerretDB "$FERRETDB_VERSION" 2>"$log") || [ ! -d "$mod" ]; then
+    cat "$log" >&2
+    infra_fail mongo "downloading FerretDB $FERRETDB_VERSION failed ($log)"
+    return 1
+  fi
   rm -rf "$src"
   cp -r "$mod" "$src" && chmod -R u+w "$src"
   echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
@@ -51,6 +54,7 @@ launch_mongo() {
 }
 
 # An OP_MSG {ping: 1, $db: "admin"}; the reply must carry ok: 1.0 (the double 0x3ff0000000000000).
+# shellcheck disable=SC2016 # "$db" is a BSON key, not a variable
 probe_mongo() {
   local msg reply
   msg='\x33\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\xdd\x07\x00\x00' # length 51, OP_MSG 2013
