@@ -202,6 +202,20 @@ launch_bg() {
   echo $! >"$(run_pidfile "$name")"
 }
 
+# infra_build NAME: build_<id> under a per-server lock, so that a build started early in the
+# background (`up` starts the slow ones before installing packages) and the server's own
+# bring-up never build twice: the second waits for the first, then finds the result cached.
+infra_build() {
+  local id
+  id=$(infra_id "$1")
+  declare -F "build_$id" >/dev/null || return 0
+  mkdir -p "$MSB_CACHE/build"
+  (
+    flock 8
+    "build_$id"
+  ) 8>"$MSB_CACHE/build/$1.lock"
+}
+
 # go_module_dir MODULE VERSION: downloads MODULE@VERSION through the Go module proxy into Go's
 # module cache (machine-wide, read-only) and prints its directory.
 go_module_dir() {
