@@ -15,6 +15,7 @@
 #   ports_<id>    prints its ports, for `status`
 #   deps_<id>     other servers that must be ready first (optional)
 #   timeout_<id>  seconds to wait for readiness (optional, default 90)
+#   grace_<id>    seconds its process may take to appear after launch_<id> (optional, default 10)
 
 # Where servers keep their data and logs: outside root's home (PostgreSQL refuses root, RabbitMQ
 # runs as `rabbitmq`), machine-wide like the servers' fixed ports.
@@ -146,12 +147,13 @@ wait_reaped() {
 }
 
 # wait_ready NAME: polls probe_<id> until it succeeds or the server's timeout passes. A server
-# whose process has been missing for 10 s (some take a few seconds to show up after a detached
-# start) has exited.
+# whose process has been missing for grace_<id> seconds (default 10; a detached start takes a
+# while to show its process, longer on a loaded machine) has exited.
 wait_ready() {
-  local name=$1 id timeout now deadline pid="" missing_since=""
+  local name=$1 id timeout grace now deadline pid="" missing_since=""
   id=$(infra_id "$name")
   timeout=$(infra_call timeout "$name")
+  grace=$(infra_call grace "$name")
   deadline=$(($(date +%s) + ${timeout:-90}))
   while ! "probe_$id" 2>/dev/null; do
     now=$(date +%s)
@@ -159,7 +161,7 @@ wait_ready() {
       missing_since=""
     elif [ -z "$missing_since" ]; then
       missing_since=$now
-    elif [ $((now - missing_since)) -ge 10 ]; then
+    elif [ $((now - missing_since)) -ge "${grace:-10}" ]; then
       infra_fail "$name" "the server exited while starting"
       return 1
     fi

@@ -10,6 +10,8 @@ pkgs_rabbitmq() { echo rabbitmq-server; }
 log_rabbitmq() { echo "$MSB_INFRA_LOGS/rabbitmq.log"; }
 ports_rabbitmq() { echo "55672 (dist 55673)"; }
 timeout_rabbitmq() { echo 180; }
+# The wrapper, su, the start scripts and `erl -detached` come before the node's own process.
+grace_rabbitmq() { echo 60; }
 
 # The environment that places this node; rabbitmqctl reads the same to find it.
 rmq_env() {

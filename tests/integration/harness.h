@@ -124,7 +124,8 @@ long msb_it_http_server_hits(const msb_it_http_server_t *s);
 void msb_it_http_server_stop(msb_it_http_server_t *s);
 
 /** Registers a Prometheus scrape target: writes `<name>.json` (file_sd) into
- *  $MSB_TEST__PROMETHEUS__TARGETS_DIR for 127.0.0.1:@p port with label job=@p job, atomically.
+ *  $MSB_TEST__PROMETHEUS__TARGETS_DIR for 127.0.0.1:@p port with label job=@p job, atomically
+ *  (@p name and @p job: letters, digits, '_' and '-'; msb_it_unique() makes such names).
  *  Prometheus picks it up within about a second and scrapes it every second. Returns false
  *  (with a message on stderr) when the file cannot be written. */
 bool msb_it_prom_target_add(const char *name, int port, const char *job);

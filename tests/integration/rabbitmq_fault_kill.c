@@ -29,6 +29,7 @@ struct get_wait {
     const char *url;
     const char *queue;
     char body[64];
+    char last_error[256];
 };
 
 /* basic.get until the message is there: the queue may answer a moment after the broker accepts
@@ -39,7 +40,7 @@ static bool message_back(void *arg)
     struct get_wait *w = arg;
     char why[256];
     if (w->conn == NULL) {
-        w->conn = it_amqp_try_connect(w->url, why, sizeof(why));
+        w->conn = it_amqp_try_connect(w->url, w->last_error, sizeof(w->last_error));
         if (w->conn == NULL) {
             return false;
         }
@@ -48,7 +49,9 @@ static bool message_back(void *arg)
         return true;
     }
     amqp_rpc_reply_t r = amqp_get_rpc_reply(w->conn);
-    cr_log_info("basic.get: %s", it_amqp_reply_text(r, why, sizeof(why)));
+    snprintf(w->last_error, sizeof(w->last_error), "basic.get: %s",
+             r.reply_type == AMQP_RESPONSE_NORMAL ? "the queue is empty"
+                                                  : it_amqp_reply_text(r, why, sizeof(why)));
     if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
         amqp_channel_close_ok_t ok = {0};
         amqp_send_method(w->conn, 1, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
@@ -86,9 +89,10 @@ Test(rabbitmq_fault, reconnects_after_kill_and_keeps_confirmed_messages, .fini =
               "the client did not reconnect within 60 s");
     c = reconnected;
 
-    struct get_wait w = {c, url, queue, ""};
+    struct get_wait w = {c, url, queue, "", ""};
     cr_assert(msb_it_wait_until(message_back, &w, 60000, 100),
-              "the confirmed message is not in the queue 60 s after the restart");
+              "the confirmed message is not in the queue 60 s after the restart (%s)",
+              w.last_error);
     cr_assert_str_eq(w.body, "kept");
     c = w.conn;
     amqp_queue_delete(c, 1, amqp_cstring_bytes(queue), 0, 0);
