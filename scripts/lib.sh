@@ -36,7 +36,8 @@ MSB_BUILD_PKGS=(build-essential cmake ninja-build pkg-config ccache git
   clang clang-tidy clang-format cppcheck doxygen valgrind llvm libclang-rt-14-dev
   libevent-dev libcurl4-openssl-dev libpq-dev libmongoc-dev libbson-dev libhiredis-dev
   librabbitmq-dev librdkafka-dev libjansson-dev libjwt-dev libssl-dev libcriterion-dev
-  libsqlite3-dev zlib1g-dev)
+  libsqlite3-dev zlib1g-dev
+  prometheus) # promtool: the metrics unit tests check expositions with it
 
 msb_timer_start() { MSB_T0=$(date +%s.%N); }
 msb_timer_end() { awk -v a="$MSB_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }

@@ -75,6 +75,7 @@ MSB_API msb_status_t msb_clock_manual_new(uint64_t monotonic_ns, int64_t realtim
  * @brief Move a manual clock forward by `delta_ns` (both readings).
  *
  * @param clock a clock from msb_clock_manual_new(); anything else is undefined behaviour.
+ * @param delta_ns nanoseconds to add.
  * Thread-safety: safe from any thread.
  * @since 0.1
  */
@@ -84,6 +85,9 @@ MSB_API void msb_clock_manual_advance(msb_clock_t *clock, uint64_t delta_ns);
  * @brief Set a manual clock's readings. A monotonic value lower than the current one is ignored
  * (the monotonic reading never goes backwards); the wall reading is set as given.
  *
+ * @param clock a clock from msb_clock_manual_new().
+ * @param monotonic_ns the new monotonic reading.
+ * @param realtime_ns the new wall reading (ns since the Unix epoch).
  * Thread-safety: safe from any thread.
  * @since 0.1
  */

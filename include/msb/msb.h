@@ -12,5 +12,14 @@
 #include "msb/core.h"
 #include "msb/version.h"
 #include "msb/clock.h"
+#include "msb/config.h"
+#include "msb/log.h"
+#include "msb/metrics.h"
+#include "msb/breaker.h"
+#include "msb/retry.h"
+#include "msb/bulkhead.h"
+#include "msb/adaptive.h"
+#include "msb/ratelimit_redis.h"
+#include "msb/trace.h"
 
 #endif /* MSB_MSB_H */

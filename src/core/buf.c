@@ -149,66 +149,107 @@ void msb__buf_put_double_json(msb__buf_t *b, double v)
 
 static const char hex[] = "0123456789abcdef";
 
+const unsigned char msb__json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* The escape of an ASCII byte that is not plain, into esc[]; returns its length (2 or 6). */
+static size_t json_escape_ascii(unsigned char c, char esc[6])
+{
+    char short_form = 0;
+    switch (c) {
+    case '"':
+        short_form = '"';
+        break;
+    case '\\':
+        short_form = '\\';
+        break;
+    case '\n':
+        short_form = 'n';
+        break;
+    case '\r':
+        short_form = 'r';
+        break;
+    case '\t':
+        short_form = 't';
+        break;
+    case '\b':
+        short_form = 'b';
+        break;
+    case '\f':
+        short_form = 'f';
+        break;
+    default:
+        break;
+    }
+    esc[0] = '\\';
+    if (short_form != 0) {
+        esc[1] = short_form;
+        return 2;
+    }
+    esc[1] = 'u';
+    esc[2] = '0';
+    esc[3] = '0';
+    esc[4] = hex[c >> 4];
+    esc[5] = hex[c & 15];
+    return 6;
+}
+
+/*
+ * One reservation covers the common case (nothing to escape: n bytes and two quotes); each escape
+ * or replacement reserves what it adds beyond its input byte. So a buffer bounded by `max` (or a
+ * fixed one) holds any string whose escaped form fits, and the plain runs are copied without a
+ * check per byte.
+ */
 void msb__buf_put_json_str(msb__buf_t *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    if (msb__buf_reserve(b, n + 2) != MSB_OK) {
+    size_t room = b->cap - b->len; /* the call is skipped when the room is already there */
+    if ((b->failed != 0 || room < 3 || room - 3 < n) && msb__buf_reserve(b, n + 2) != MSB_OK) {
         return;
     }
-    msb__buf_putc(b, '"');
+    b->data[b->len++] = '"';
     size_t i = 0;
     while (i < n) {
         size_t run = i;
-        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') {
+        while (run < n && msb__json_plain[p[run]]) {
             run++;
         }
-        msb__buf_append(b, p + i, run - i);
+        memcpy(b->data + b->len, p + i, run - i);
+        b->len += run - i;
         i = run;
         if (i >= n) {
             break;
         }
-        unsigned char c = p[i];
-        if (c >= 0x80) {
-            size_t len = msb__utf8_valid_prefix(p + i, n - i);
-            if (len == 0) {
-                msb__buf_append(b, "\xEF\xBF\xBD", 3); /* U+FFFD for one bad byte */
-                i++;
-            } else {
-                msb__buf_append(b, p + i, len);
-                i += len;
-            }
-            continue;
+        char esc[6];
+        const char *rep = esc;
+        size_t in_len = 1;
+        size_t out_len;
+        if (p[i] >= 0x80) {
+            in_len = msb__utf8_char_len(p + i, n - i);
+            rep = in_len != 0 ? (const char *)p + i : "\xEF\xBF\xBD"; /* U+FFFD for a bad byte */
+            out_len = in_len != 0 ? in_len : 3;
+            in_len = in_len != 0 ? in_len : 1;
+        } else {
+            out_len = json_escape_ascii(p[i], esc);
         }
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        switch (c) {
-        case '"':
-            msb__buf_append(b, "\\\"", 2);
-            break;
-        case '\\':
-            msb__buf_append(b, "\\\\", 2);
-            break;
-        case '\n':
-            msb__buf_append(b, "\\n", 2);
-            break;
-        case '\r':
-            msb__buf_append(b, "\\r", 2);
-            break;
-        case '\t':
-            msb__buf_append(b, "\\t", 2);
-            break;
-        case '\b':
-            msb__buf_append(b, "\\b", 2);
-            break;
-        case '\f':
-            msb__buf_append(b, "\\f", 2);
-            break;
-        default:
-            msb__buf_append(b, esc, sizeof(esc));
-            break;
+        /* Room for this output, the rest of the input and the closing quote. */
+        if (out_len > in_len && msb__buf_reserve(b, out_len + (n - i - in_len) + 1) != MSB_OK) {
+            return;
         }
-        i++;
+        memcpy(b->data + b->len, rep, out_len);
+        b->len += out_len;
+        i += in_len;
     }
-    msb__buf_putc(b, '"');
+    b->data[b->len++] = '"';
+    b->data[b->len] = '\0';
 }
 
 char *msb__buf_steal(msb__buf_t *b, size_t *len)

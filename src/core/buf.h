@@ -43,6 +43,9 @@ MSB_INTERNAL void msb__buf_put_double_json(msb__buf_t *b, double v);
  * characters escaped, invalid UTF-8 replaced by U+FFFD (never passed through).
  */
 MSB_INTERNAL void msb__buf_put_json_str(msb__buf_t *b, const char *s, size_t n);
+/* 1 for the bytes a JSON string carries as they are (printable ASCII but '"' and '\\'), else 0:
+ * for writers that check a short string in place before falling back to msb__buf_put_json_str. */
+MSB_INTERNAL extern const unsigned char msb__json_plain[256];
 /* Take the content: returns data (caller frees with msb__free) and resets b to empty. */
 MSB_INTERNAL char *msb__buf_steal(msb__buf_t *b, size_t *len);
 MSB_INTERNAL msb_status_t msb__buf_status(const msb__buf_t *b);

@@ -1,7 +1,6 @@
 #include "core/utf8.h"
 
-/* Length of the valid character starting at p (n > 0 bytes available), or 0. */
-static size_t char_len(const unsigned char *p, size_t n)
+size_t msb__utf8_char_len(const unsigned char *p, size_t n)
 {
     unsigned char c = p[0];
     if (c < 0x80) {
@@ -38,7 +37,7 @@ size_t msb__utf8_valid_prefix(const unsigned char *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        size_t l = char_len(p + i, n - i);
+        size_t l = msb__utf8_char_len(p + i, n - i);
         if (l == 0) {
             break;
         }

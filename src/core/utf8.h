@@ -4,6 +4,8 @@
 
 #include "core/common.h"
 
+/* Length of the one valid character at the start of p[0..n) (n > 0), or 0 when invalid. */
+MSB_INTERNAL size_t msb__utf8_char_len(const unsigned char *p, size_t n);
 /*
  * Length of the longest run of whole, valid UTF-8 characters at the start of p[0..n), stopping
  * at the first invalid or truncated sequence. Returns 0 when the first byte does not begin a valid
