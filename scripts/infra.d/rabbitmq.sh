@@ -1,12 +1,12 @@
 # RabbitMQ 3.10 (Debian): node msb@localhost, AMQP on 55672, Erlang distribution on 55673,
-# vhost `msb` with user msb/msb (created on the first boot from rabbitmq.conf's defaults; no guest
-# user, no `/` vhost). Started through Debian's wrapper /usr/sbin/rabbitmq-server, which switches to
+# vhost `msb`, user msb/msb and the durable queue `msb.it.durable` (from definitions.json, imported
+# on every boot; no guest user, no `/` vhost). Started through Debian's wrapper, which switches to
 # the `rabbitmq` user and its Erlang cookie (/var/lib/rabbitmq/.erlang.cookie).
 # shellcheck shell=bash
 
 RMQ_DIR=$MSB_INFRA_DIR/rabbitmq
 
-pkgs_rabbitmq() { echo rabbitmq-server; }
+pkgs_rabbitmq() { echo rabbitmq-server openssl; }
 log_rabbitmq() { echo "$MSB_INFRA_LOGS/rabbitmq.log"; }
 ports_rabbitmq() { echo "55672 (dist 55673)"; }
 timeout_rabbitmq() { echo 180; }
@@ -31,27 +31,47 @@ rmq_env() {
   export ERL_EPMD_ADDRESS=$INFRA_HOST
 }
 
+# RabbitMQ's rabbit_password_hashing_sha256: base64(salt ++ sha256(salt ++ password)), 4-byte salt.
+rmq_password_hash() {
+  local salt
+  salt=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/../\\x&/g')
+  { printf '%b' "$salt"; { printf '%b' "$salt"; printf '%s' "$1"; } | openssl dgst -sha256 -binary; } |
+    base64 -w0
+}
+
 prepare_rabbitmq() {
   infra_own_dirs rabbitmq "$RMQ_DIR" "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
   infra_own_file rabbitmq "$(log_rabbitmq)"
   echo '[].' >"$RMQ_DIR/enabled_plugins"
   echo '[].' >"$RMQ_DIR/advanced.config"
   echo '# empty: /etc/rabbitmq/rabbitmq-env.conf is not used' >"$RMQ_DIR/rabbitmq-env.conf"
+  # Imported on every boot: the vhost, the user, and a durable queue that exists before any test
+  # runs (a queue declared just before a SIGKILL can be lost with the node's last Mnesia writes;
+  # the fault test needs one whose declaration is long on disk).
+  cat >"$RMQ_DIR/definitions.json" <<EOF
+{
+  "vhosts": [{"name": "msb"}],
+  "users": [{"name": "msb", "password_hash": "$(rmq_password_hash msb)",
+             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"],
+             "limits": {}}],
+  "permissions": [{"user": "msb", "vhost": "msb", "configure": ".*", "write": ".*", "read": ".*"}],
+  "queues": [{"name": "msb.it.durable", "vhost": "msb", "durable": true, "auto_delete": false,
+              "arguments": {}}],
+  "exchanges": [],
+  "bindings": []
+}
+EOF
   cat >"$RMQ_DIR/rabbitmq.conf" <<EOF
 # Written by scripts/infra on every start; edit scripts/infra.d/rabbitmq.sh instead.
 listeners.tcp.default = $INFRA_HOST:55672
-default_vhost = msb
-default_user = msb
-default_pass = msb
-default_user_tags.administrator = true
-default_permissions.configure = .*
-default_permissions.read = .*
-default_permissions.write = .*
+load_definitions = $RMQ_DIR/definitions.json
 log.console = false
 log.file.level = info
 disk_free_limit.absolute = 100MB
 EOF
-  chown rabbitmq:rabbitmq "$RMQ_DIR"/{enabled_plugins,advanced.config,rabbitmq-env.conf,rabbitmq.conf}
+  chown rabbitmq:rabbitmq "$RMQ_DIR"/{enabled_plugins,advanced.config,rabbitmq-env.conf} \
+    "$RMQ_DIR"/{rabbitmq.conf,definitions.json}
+  chmod 600 "$RMQ_DIR/definitions.json"
 }
 
 pid_rabbitmq() {
