@@ -41,7 +41,7 @@ struct get_wait {
 static bool message_back(void *arg)
 {
     struct get_wait *w = arg;
-    char why[256];
+    char why[200];
     if (w->conn == NULL) {
         w->conn = it_amqp_try_connect(w->url, w->last_error, sizeof(w->last_error));
         if (w->conn == NULL) {
