@@ -166,7 +166,7 @@ wait_ready() {
       return 1
     fi
     if [ "$now" -ge "$deadline" ]; then
-      infra_fail "$name" "not ready after ${timeout:-90}s (pid ${pid:-none})"
+      infra_fail "$name" "not ready after ${timeout:-90}s (pid ${pid:-none}; if it hangs: scripts/infra restart $name)"
       return 1
     fi
     sleep 0.2

@@ -44,7 +44,10 @@ prepare_rabbitmq() {
   infra_own_file rabbitmq "$(log_rabbitmq)"
   echo '[].' >"$RMQ_DIR/enabled_plugins"
   echo '[].' >"$RMQ_DIR/advanced.config"
-  echo '# empty: /etc/rabbitmq/rabbitmq-env.conf is not used' >"$RMQ_DIR/rabbitmq-env.conf"
+  # Sourced by the start scripts (instead of /etc/rabbitmq/rabbitmq-env.conf). `su` leaves the
+  # node a soft limit of 1024 open files, which RabbitMQ turns into 927 file handles: a few
+  # dozen quorum queues use them up, and then new connections hang in the AMQP handshake.
+  echo 'ulimit -S -n "$(ulimit -H -n)"' >"$RMQ_DIR/rabbitmq-env.conf"
   # Imported on every boot: the vhost, the user, and a durable queue that exists before any test
   # runs (a queue declared just before a SIGKILL can be lost with the node's last Mnesia writes;
   # the fault test needs one whose declaration is long on disk).
