@@ -14,6 +14,7 @@
 #include "msb/clock.h"
 #include "msb/config.h"
 #include "msb/log.h"
+#include "msb/http.h"
 #include "msb/metrics.h"
 #include "msb/breaker.h"
 #include "msb/retry.h"

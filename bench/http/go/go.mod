@@ -1,0 +1,3 @@
+module libmsb/bench/http/go
+
+go 1.22
