@@ -15,6 +15,7 @@
 #include "msb/config.h"
 #include "msb/log.h"
 #include "msb/http.h"
+#include "msb/client.h"
 #include "msb/cache.h"
 #include "msb/cache_loop.h"
 #include "msb/dataloader.h"
