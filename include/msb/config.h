@@ -83,9 +83,9 @@ typedef enum msb_config_type {
 typedef struct msb_config_key {
     const char *name;          /**< `[a-z0-9]+(_[a-z0-9]+)*` segments joined by dots */
     msb_config_type_t type;    /**< value type */
+    unsigned flags;            /**< #MSB_CONFIG_SECRET, #MSB_CONFIG_RELOADABLE, … */
     const char *default_value; /**< default in the type's syntax; NULL: none */
     const char *description;   /**< one sentence, shown by `--help` */
-    unsigned flags;            /**< #MSB_CONFIG_SECRET, #MSB_CONFIG_RELOADABLE, … */
     const char *min;           /**< lower bound (INT, DOUBLE, DURATION, SIZE); NULL: none */
     const char *max;           /**< upper bound, inclusive; NULL: none */
     const char *choices;       /**< STRING only: allowed values, `"debug|info|warn"`; NULL: any */
